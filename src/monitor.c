@@ -1,0 +1,484 @@
+/*
+ * monitor.c: the privileged process that decides.
+ *
+ * It owns the store, the vault key, PAM and (later) TOTP seeds, and holds
+ * no network socket.  Session processes ask it questions over typed
+ * messages; a table says which question may come in which state of the
+ * session, as OpenSSH's monitor does: a session may ask to authenticate
+ * before it asks for a target, never the reverse, and one question at a
+ * time.  Any message out of turn or malformed cuts the session off, asks
+ * the parent to kill it, and leaves an audit row.
+ *
+ * Every decision is written to the audit trail before it is answered.  If
+ * the audit trail cannot be written, the monitor stops: the daemon fails
+ * closed rather than let an access go unrecorded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "portier.h"
+#include "msg.h"
+#include "store.h"
+
+enum mon_state {
+	MS_NEW = 0x01,		/* the parent announced it */
+	MS_HELLO = 0x02,	/* it introduced itself: may authenticate */
+	MS_AUTH_WAIT = 0x04,	/* a PAM helper is running for it */
+	MS_AUTHED = 0x08,	/* authenticated: may ask for a target */
+	MS_AUTHZ = 0x10,	/* a target was allowed */
+};
+
+struct msession {
+	TAILQ_ENTRY(msession)	 ms_entry;
+	char			 ms_sid[PT_SID_LEN + 1];
+	char			 ms_peer[80];
+	char			 ms_user[PT_NAME_MAX];
+	char			 ms_target[PT_NAME_MAX];
+	pid_t			 ms_pid;
+	int			 ms_state;
+	struct msgchan		*ms_chan;
+	struct pam_job		*ms_pam;
+	int			 ms_gone;	/* channel closed */
+};
+TAILQ_HEAD(msessions, msession);
+
+static struct pt_config	*conf;
+static struct store	*store;
+static struct event_base *base;
+static struct msgchan	*parent_chan, *control_chan;
+static struct msessions	 msessions = TAILQ_HEAD_INITIALIZER(msessions);
+
+static int	mon_hello(struct msession *, struct msg_in *);
+static int	mon_auth_password(struct msession *, struct msg_in *);
+static int	mon_authz(struct msession *, struct msg_in *);
+
+/* Which request a session may send, and when. */
+static const struct mon_dispatch {
+	enum msg_type	 md_type;
+	int		 md_states;
+	int		 (*md_fn)(struct msession *, struct msg_in *);
+} mon_dispatch[] = {
+	{ MSG_MON_HELLO,		MS_NEW,		mon_hello },
+	{ MSG_MON_AUTH_PASSWORD,	MS_HELLO,	mon_auth_password },
+	{ MSG_MON_AUTHZ,		MS_AUTHED,	mon_authz },
+};
+
+/* ---- audit ------------------------------------------------------------- */
+
+static void
+mon_audit(const char *actor, const char *event, const char *target,
+    const char *source, const char *session, const char *reason)
+{
+	struct audit_rec	 ar;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.actor = actor != NULL && *actor != '\0' ? actor : "portierd";
+	ar.event = event;
+	ar.target = target;
+	ar.source = source;
+	ar.session = session;
+	ar.reason = reason;
+	if (audit_append(store, &ar) != 0) {
+		log_alert("audit trail cannot be written (%s); stopping: no "
+		    "access may go unrecorded", store_error(store));
+		exit(1);
+	}
+	log_info("audit: %s actor=%s%s%s%s%s%s%s", event, ar.actor,
+	    target ? " target=" : "", target ? target : "",
+	    session ? " session=" : "", session ? session : "",
+	    reason ? " reason=" : "", reason ? reason : "");
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static struct msession *
+mon_session_find(const char *sid)
+{
+	struct msession	*ms;
+
+	TAILQ_FOREACH(ms, &msessions, ms_entry)
+		if (strcmp(ms->ms_sid, sid) == 0)
+			return ms;
+	return NULL;
+}
+
+static void
+mon_session_free(struct msession *ms)
+{
+	TAILQ_REMOVE(&msessions, ms, ms_entry);
+	pam_job_cancel(ms->ms_pam);
+	msgchan_free(ms->ms_chan);
+	free(ms);
+}
+
+static void
+mon_kill(struct msession *ms, const char *why)
+{
+	struct msg	*m;
+
+	m = m_create(MSG_PARENT_KILL, 0, -1);
+	m_add_str(m, ms->ms_sid);
+	m_add_str(m, why);
+	msgchan_send(parent_chan, m);
+}
+
+static int
+mon_session_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	struct msession	*ms = mc->mc_arg;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(mon_dispatch) / sizeof(mon_dispatch[0]); i++) {
+		if (mon_dispatch[i].md_type != mi->mi_type)
+			continue;
+		if ((mon_dispatch[i].md_states & ms->ms_state) == 0)
+			return -1;
+		return mon_dispatch[i].md_fn(ms, mi);
+	}
+	return -1;
+}
+
+static void
+mon_session_closed(struct msgchan *mc, const char *why)
+{
+	struct msession	*ms = mc->mc_arg;
+
+	ms->ms_gone = 1;
+	pam_job_cancel(ms->ms_pam);
+	ms->ms_pam = NULL;
+	if (strncmp(why, "protocol violation", 18) == 0) {
+		log_warnx("session %s: %s; cutting it off", ms->ms_sid, why);
+		mon_audit(ms->ms_user, "session.violation", NULL, ms->ms_peer,
+		    ms->ms_sid, why);
+		mon_kill(ms, why);
+	}
+	/* The record stays until the parent reports the process gone. */
+}
+
+static int
+mon_hello(struct msession *ms, struct msg_in *mi)
+{
+	char	 sid[PT_SID_LEN + 1];
+
+	if (m_get_str(mi, sid, sizeof(sid)) == -1 || m_end(mi) == -1)
+		return -1;
+	if (strcmp(sid, ms->ms_sid) != 0)
+		return -1;
+	ms->ms_state = MS_HELLO;
+	return 0;
+}
+
+static void
+mon_auth_done(void *arg, int ok, const char *msg)
+{
+	struct msession	*ms = arg;
+	struct msg	*m;
+
+	ms->ms_pam = NULL;
+	mon_audit(ms->ms_user, ok ? "auth.password.ok" : "auth.password.fail",
+	    NULL, ms->ms_peer, ms->ms_sid, ok ? NULL : msg);
+	ms->ms_state = ok ? MS_AUTHED : MS_HELLO;
+	m = m_create(MSG_MON_AUTH_RESULT, 0, -1);
+	m_add_u32(m, ok ? 1 : 0);
+	/* The same words whether or not the login exists. */
+	m_add_str(m, ok ? "" : "Password incorrect");
+	msgchan_send(ms->ms_chan, m);
+}
+
+static int
+mon_auth_password(struct msession *ms, struct msg_in *mi)
+{
+	char	 user[PT_NAME_MAX], password[512];
+	int	 rc = -1;
+
+	if (m_get_str(mi, user, sizeof(user)) == -1 ||
+	    m_get_str(mi, password, sizeof(password)) == -1 ||
+	    m_end(mi) == -1)
+		goto done;
+	strlcpy(ms->ms_user, user, sizeof(ms->ms_user));
+	ms->ms_state = MS_AUTH_WAIT;
+	ms->ms_pam = pam_job_start(base, conf->cf_pam_service, user, password,
+	    ms->ms_peer, mon_auth_done, ms);
+	if (ms->ms_pam == NULL) {
+		log_warn("session %s: cannot start a PAM helper", ms->ms_sid);
+		mon_auth_done(ms, 0, "authentication unavailable");
+	}
+	rc = 0;
+done:
+	explicit_bzero(password, sizeof(password));
+	return rc;
+}
+
+static int
+mon_authz(struct msession *ms, struct msg_in *mi)
+{
+	char			 target[PT_NAME_MAX];
+	const char		*why = NULL;
+	struct pt_vendor	*vd;
+	struct msg		*m;
+
+	if (m_get_str(mi, target, sizeof(target)) == -1 || m_end(mi) == -1)
+		return -1;
+	if ((vd = config_vendor_of_user(conf, ms->ms_user)) == NULL)
+		why = "user belongs to no vendor in the policy";
+	else if (config_target(conf, target) == NULL ||
+	    config_access(vd, target) == NULL)
+		why = "target not in the vendor's policy";
+	mon_audit(ms->ms_user, why ? "access.deny" : "access.allow", target,
+	    ms->ms_peer, ms->ms_sid, why);
+	if (why == NULL) {
+		strlcpy(ms->ms_target, target, sizeof(ms->ms_target));
+		ms->ms_state = MS_AUTHZ;
+	}
+	m = m_create(MSG_MON_AUTHZ_RESULT, 0, -1);
+	m_add_u32(m, why == NULL);
+	m_add_str(m, why ? "Access denied" : "");
+	msgchan_send(ms->ms_chan, m);
+	return 0;
+}
+
+/* ---- the parent -------------------------------------------------------- */
+
+static int
+mon_session_new(struct msg_in *mi)
+{
+	struct msession	*ms;
+	char		 local[80];
+	uint32_t	 pid;
+	int		 fd;
+
+	ms = xcalloc(1, sizeof(*ms));
+	if (m_get_str(mi, ms->ms_sid, sizeof(ms->ms_sid)) == -1 ||
+	    m_get_str(mi, ms->ms_peer, sizeof(ms->ms_peer)) == -1 ||
+	    m_get_str(mi, local, sizeof(local)) == -1 ||
+	    m_get_u32(mi, &pid) == -1 || (fd = m_take_fd(mi)) == -1) {
+		free(ms);
+		return -1;
+	}
+	if (m_end(mi) == -1 || mon_session_find(ms->ms_sid) != NULL) {
+		close(fd);
+		free(ms);
+		return -1;
+	}
+	ms->ms_pid = (pid_t)pid;
+	ms->ms_state = MS_NEW;
+	ms->ms_chan = msgchan_new(base, fd, ms->ms_sid, mon_session_dispatch,
+	    mon_session_closed, ms);
+	TAILQ_INSERT_TAIL(&msessions, ms, ms_entry);
+	if (store_session_begin(store, ms->ms_sid, ms->ms_peer,
+	    ms->ms_pid) != 0)
+		log_warnx("session %s: store: %s", ms->ms_sid,
+		    store_error(store));
+	mon_audit(NULL, "session.connect", NULL, ms->ms_peer, ms->ms_sid,
+	    local);
+	return 0;
+}
+
+static int
+mon_session_end(struct msg_in *mi)
+{
+	char		 sid[PT_SID_LEN + 1], how[256];
+	struct msession	*ms;
+
+	if (m_get_str(mi, sid, sizeof(sid)) == -1 ||
+	    m_get_str(mi, how, sizeof(how)) == -1 || m_end(mi) == -1)
+		return -1;
+	if ((ms = mon_session_find(sid)) == NULL)
+		return 0;
+	if (store_session_end(store, sid, how) < 0)
+		log_warnx("session %s: store: %s", sid, store_error(store));
+	mon_audit(ms->ms_user, "session.end", ms->ms_target[0] ?
+	    ms->ms_target : NULL, ms->ms_peer, sid, how);
+	mon_session_free(ms);
+	return 0;
+}
+
+static int
+mon_parent_audit(struct msg_in *mi)
+{
+	char	 f[6][512];
+	int	 i;
+
+	for (i = 0; i < 6; i++)
+		if (m_get_str(mi, f[i], sizeof(f[i])) == -1)
+			return -1;
+	if (m_end(mi) == -1)
+		return -1;
+	mon_audit(f[0], f[1], f[2][0] ? f[2] : NULL, f[3][0] ? f[3] : NULL,
+	    f[4][0] ? f[4] : NULL, f[5][0] ? f[5] : NULL);
+	return 0;
+}
+
+static int
+mon_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	switch (mi->mi_type) {
+	case MSG_MON_SESSION_NEW:
+		return mon_session_new(mi);
+	case MSG_MON_SESSION_END:
+		return mon_session_end(mi);
+	case MSG_MON_AUDIT:
+		return mon_parent_audit(mi);
+	default:
+		return -1;
+	}
+}
+
+static void
+mon_core_closed(struct msgchan *mc, const char *why)
+{
+	/* The parent or control is gone: so is the daemon. */
+	log_warnx("channel to %s closed: %s", mc->mc_name, why);
+	event_base_loopexit(base, NULL);
+}
+
+/* ---- the control process ------------------------------------------------ */
+
+#define AUDIT_PAGE	256	/* rows per answer: bounded queues */
+
+struct audit_walk {
+	uint32_t	 aw_id;
+	int64_t		 aw_after;
+	int64_t		 aw_last;
+	int		 aw_rows;
+};
+
+static int
+mon_ctl_row(const struct audit_rec *ar, void *arg)
+{
+	struct audit_walk	*aw = arg;
+	struct msg		*m;
+
+	if (ar->id <= aw->aw_after)
+		return 0;
+	if (aw->aw_rows == AUDIT_PAGE)
+		return 1;
+	aw->aw_last = ar->id;
+	m = m_create(MSG_CTL_AUDIT_ROW, aw->aw_id, -1);
+	m_add_i64(m, ar->id);
+	m_add_i64(m, ar->time);
+	m_add_str(m, ar->actor);
+	m_add_str(m, ar->event);
+	m_add_str(m, ar->target);
+	m_add_str(m, ar->source);
+	m_add_str(m, ar->session);
+	m_add_str(m, ar->reason);
+	m_add_str(m, ar->hash);
+	aw->aw_rows++;
+	return msgchan_send(control_chan, m) == -1 ? -1 : 0;
+}
+
+static int
+mon_control_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	struct audit_walk	 aw = { mi->mi_id, 0, 0, 0 };
+	struct msg		*m;
+	int64_t			 since, nrows = 0, bad = 0;
+	char			 why[256] = "";
+	int			 rc;
+
+	switch (mi->mi_type) {
+	case MSG_CTL_AUDIT:
+		if (m_get_i64(mi, &since) == -1 ||
+		    m_get_i64(mi, &aw.aw_after) == -1 || m_end(mi) == -1)
+			return -1;
+		rc = audit_list(store, since, mon_ctl_row, &aw);
+		if (rc < 0) {
+			m = m_create(MSG_CTL_ERROR, mi->mi_id, -1);
+			m_add_str(m, store_error(store));
+			msgchan_send(mc, m);
+		} else if (rc == 1) {
+			m = m_create(MSG_CTL_AUDIT_MORE, mi->mi_id, -1);
+			m_add_i64(m, aw.aw_last);
+			msgchan_send(mc, m);
+		} else
+			msgchan_send(mc, m_create(MSG_CTL_END, mi->mi_id, -1));
+		return 0;
+	case MSG_CTL_AUDIT_VERIFY:
+		if (m_end(mi) == -1)
+			return -1;
+		rc = audit_verify(store, &nrows, &bad, why, sizeof(why));
+		if (rc < 0) {
+			m = m_create(MSG_CTL_ERROR, mi->mi_id, -1);
+			m_add_str(m, why);
+			msgchan_send(mc, m);
+			return 0;
+		}
+		m = m_create(MSG_CTL_AUDIT_VERIFY_RESULT, mi->mi_id, -1);
+		m_add_u32(m, rc == 0);
+		m_add_i64(m, nrows);
+		m_add_i64(m, bad);
+		m_add_str(m, why);
+		msgchan_send(mc, m);
+		if (rc != 0)
+			log_alert("audit chain broken at row %lld: %s",
+			    (long long)bad, why);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static void
+mon_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	event_base_loopexit(base, NULL);
+}
+
+void
+monitor_run(struct pt_config *cf, int parent_fd, int control_fd)
+{
+	char		 err[256];
+	uint8_t		 key[VAULT_KEY_LEN];
+	struct event	*ev;
+	struct msession	*ms;
+	int		 n;
+
+	conf = cf;
+	if (store_open(cf->cf_store, &store, err, sizeof(err)) != 0)
+		fatalx("store %s: %s", cf->cf_store, err);
+	/* Check the vault key now, so a bad one stops the start. */
+	if (vault_key_load(cf->cf_vault_key, key, err, sizeof(err)) != 0)
+		fatalx("vault key: %s", err);
+	explicit_bzero(key, sizeof(key));
+	if ((n = store_session_end_all(store,
+	    "portierd stopped while the session was live")) > 0)
+		log_warnx("%d sessions were live when portierd last stopped",
+		    n);
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	parent_chan = msgchan_new(base, parent_fd, "parent",
+	    mon_parent_dispatch, mon_core_closed, NULL);
+	control_chan = msgchan_new(base, control_fd, "control",
+	    mon_control_dispatch, mon_core_closed, NULL);
+	ev = evsignal_new(base, SIGTERM, mon_signal, NULL);
+	event_add(ev, NULL);
+	signal(SIGINT, SIG_IGN);
+
+	mon_audit(NULL, "daemon.start", NULL, NULL, NULL, PORTIER_VERSION);
+	event_base_dispatch(base);
+	while ((ms = TAILQ_FIRST(&msessions)) != NULL) {
+		store_session_end(store, ms->ms_sid, "portierd stopped");
+		mon_audit(ms->ms_user, "session.end", NULL, ms->ms_peer,
+		    ms->ms_sid, "portierd stopped");
+		mon_session_free(ms);
+	}
+	mon_audit(NULL, "daemon.stop", NULL, NULL, NULL, NULL);
+	event_free(ev);
+	msgchan_free(parent_chan);
+	msgchan_free(control_chan);
+	event_base_free(base);
+	store_close(store);
+	exit(0);
+}

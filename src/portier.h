@@ -1,0 +1,288 @@
+/*
+ * portier.h: the table of contents of portierd.
+ *
+ * One section per source file, in the order a reader meets them: the
+ * configuration the parent reads, the processes it starts, and what each
+ * of them does.  The message layer (msg.h) and the store (store.h) have
+ * headers of their own because portierctl and the tests use them alone.
+ */
+#ifndef PORTIER_H
+#define PORTIER_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PORTIER_VERSION		PACKAGE_VERSION
+#define PT_CONF_FILE		SYSCONFDIR "/portier/portier.conf"
+#define PT_MAX_HOSTKEYS		4
+#define PT_NAME_MAX		64	/* vendor, user, target names */
+#define PT_SID_LEN		16	/* session ids: 16 hex digits */
+
+/* Defaults an operator may override in portier.conf. */
+#define PT_DEF_USER		"portier"
+#define PT_DEF_ADMIN_GROUP	"portier-admin"
+#define PT_DEF_CHROOT		"/var/empty/portier"
+#define PT_DEF_STORE		"/var/lib/portier/portier.db"
+#define PT_DEF_VAULT_KEY	"/etc/portier/vault.key"
+#define PT_DEF_CONTROL		"/run/portier/control.sock"
+#define PT_DEF_RECORDINGS	"/var/lib/portier/recordings"
+#define PT_DEF_PAM_SERVICE	"portier"
+#define PT_DEF_TIMEZONE		"Europe/Paris"
+#define PT_DEF_LOCKOUT		(5 * 60)	/* seconds */
+#define PT_MIN_LOCKOUT		60
+#define PT_DEF_MAX_SESSIONS	256
+
+/* ---- parse.y, config.c: portier.conf and policies/ ---------------------- */
+
+enum pt_proto {
+	PT_PROTO_SSH = 1,
+	PT_PROTO_RDP = 2,
+};
+
+struct pt_listen {
+	TAILQ_ENTRY(pt_listen)	 ls_entry;
+	struct sockaddr_storage	 ls_ss;
+	socklen_t		 ls_sslen;
+	enum pt_proto		 ls_proto;
+	int			 ls_fd;		/* bound by the parent, -1 before */
+	char			 ls_name[80];	/* "127.0.0.1:2222", "[::1]:2222" */
+};
+TAILQ_HEAD(pt_listens, pt_listen);
+
+/* A recurring window: the days it opens on and the minutes of the day. */
+struct pt_window {
+	TAILQ_ENTRY(pt_window)	 wn_entry;
+	uint8_t			 wn_days;	/* bit 0 = Sunday ... bit 6 = Saturday */
+	uint16_t		 wn_start;	/* minutes after local midnight */
+	uint16_t		 wn_end;	/* <= wn_start: ends the next day */
+};
+TAILQ_HEAD(pt_windows, pt_window);
+
+struct pt_cidr {
+	TAILQ_ENTRY(pt_cidr)	 cd_entry;
+	int			 cd_af;		/* AF_INET or AF_INET6 */
+	uint8_t			 cd_addr[16];	/* network byte order */
+	int			 cd_prefix;
+};
+TAILQ_HEAD(pt_cidrs, pt_cidr);
+
+/* What one vendor may do on one target. */
+struct pt_access {
+	TAILQ_ENTRY(pt_access)	 ac_entry;
+	char			*ac_target;	/* a pt_target's name */
+	struct pt_windows	 ac_windows;
+	int			 ac_approval;	/* may ask IT outside windows */
+	int			 ac_approval_max;	/* seconds */
+	int			 ac_emergency_max;	/* seconds, 0: no emergency path */
+	int			 ac_sftp;
+	int			 ac_forwarding;
+	int			 ac_agent;
+	int			 ac_x11;
+	const char		*ac_file;
+	int			 ac_line;
+};
+TAILQ_HEAD(pt_accesses, pt_access);
+
+struct pt_vuser {
+	TAILQ_ENTRY(pt_vuser)	 vu_entry;
+	char			*vu_name;
+	const char		*vu_file;
+	int			 vu_line;
+};
+TAILQ_HEAD(pt_vusers, pt_vuser);
+
+struct pt_vendor {
+	TAILQ_ENTRY(pt_vendor)	 vd_entry;
+	char			*vd_name;
+	char			*vd_timezone;	/* NULL: the global one */
+	struct pt_vusers	 vd_users;
+	struct pt_cidrs		 vd_sources;	/* empty: any source */
+	struct pt_accesses	 vd_access;
+	const char		*vd_file;
+	int			 vd_line;
+};
+TAILQ_HEAD(pt_vendors, pt_vendor);
+
+struct pt_target {
+	TAILQ_ENTRY(pt_target)	 tg_entry;
+	char			*tg_name;
+	char			*tg_host;
+	int			 tg_port;
+	enum pt_proto		 tg_proto;
+	char			*tg_account;	/* the account Portier logs in as */
+	const char		*tg_file;
+	int			 tg_line;
+};
+TAILQ_HEAD(pt_targets, pt_target);
+
+struct pt_config {
+	char			*cf_file;	/* absolute path of portier.conf */
+	char			*cf_user;	/* unprivileged user */
+	char			*cf_admin_group;
+	char			*cf_chroot;	/* empty directory for sandboxes */
+	char			*cf_store;
+	char			*cf_vault_key;
+	char			*cf_control;
+	char			*cf_recordings;
+	char			*cf_pam_service;
+	char			*cf_timezone;
+	char			*cf_hostkeys[PT_MAX_HOSTKEYS];
+	int			 cf_nhostkeys;
+	const char		*cf_hostkey_file[PT_MAX_HOSTKEYS];	/* where set */
+	int			 cf_hostkey_line[PT_MAX_HOSTKEYS];
+	int			 cf_facility;	/* syslog facility */
+	int			 cf_lockout;	/* seconds */
+	int			 cf_max_sessions;
+	struct pt_listens	 cf_listens;
+	struct pt_targets	 cf_targets;
+	struct pt_vendors	 cf_vendors;
+	char			**cf_files;	/* every file read, NULL-ended;
+						   [0] as named, others absolute;
+						   the *_file fields point here */
+};
+
+/*
+ * Parse FILE (and what it includes) into a new configuration.  Errors are
+ * reported on stderr/the log as "file:line: message" and make it return
+ * NULL.  Relative paths in the file are taken relative to its directory.
+ */
+struct pt_config	*config_parse(const char *file);
+#define CONFIG_NORESOLVE	0x01	/* no DNS: "listen on" wants an address */
+struct pt_config	*config_parse_flags(const char *file, int flags);
+/* A configuration holding only the defaults. */
+struct pt_config	*config_new(void);
+/* Checks that need the file system: owners and modes, keys present. */
+int			 config_check(struct pt_config *);
+void			 config_free(struct pt_config *);
+struct pt_target	*config_target(struct pt_config *, const char *);
+struct pt_vendor	*config_vendor(struct pt_config *, const char *);
+struct pt_vendor	*config_vendor_of_user(struct pt_config *, const char *);
+struct pt_access	*config_access(struct pt_vendor *, const char *);
+const char		*config_proto_name(enum pt_proto);
+
+/* ---- log.c --------------------------------------------------------------- */
+
+void	log_init(int foreground, int facility);
+void	log_procname(const char *);
+void	log_setverbose(int);
+int	log_getverbose(void);
+void	logit(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* An alert: a syslog warning an operator must act upon. */
+void	log_alert(const char *, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatal(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatalx(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* ---- util.c -------------------------------------------------------------- */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Wipe then free: for anything that held a secret. */
+void	 freezero(void *, size_t);
+void	 strzero(char *);
+#ifndef HAVE_STRLCPY
+size_t	 strlcpy(char *, const char *, size_t);
+#endif
+const char *sockaddr_str(const struct sockaddr *, socklen_t, char *, size_t);
+int	 fd_nonblock(int);
+int	 fd_cloexec(int);
+void	 sid_new(char [PT_SID_LEN + 1]);
+const char *time_iso(time_t, char *, size_t);
+
+/* ---- proc.c: the process table ------------------------------------------ */
+
+enum pt_procid {
+	PROC_PARENT = 0,
+	PROC_MONITOR,
+	PROC_RECORDER,
+	PROC_CONTROL,
+	PROC_SESSION,
+	PROC_MAX
+};
+
+struct pt_proc {
+	enum pt_procid	 p_id;
+	const char	*p_title;	/* "monitor", used in logs and status */
+	int		 p_privileged;	/* keeps root, no chroot */
+	void		 (*p_run)(struct pt_config *, int parent_fd, int peer_fd);
+	pid_t		 p_pid;		/* in the parent */
+};
+
+extern struct pt_proc	 pt_procs[PROC_MAX];
+extern enum pt_procid	 pt_self;
+
+const char	*proc_name(enum pt_procid);
+/* Give up root for good: chroot, setgroups, setresgid, setresuid. */
+void		 proc_drop_privs(struct pt_config *, const char *root);
+void		 proc_setproctitle(const char *);
+
+/* ---- sandbox.c: seccomp filters ----------------------------------------- */
+
+enum sandbox_kind {
+	SANDBOX_SESSION,	/* network bytes: the narrowest */
+	SANDBOX_RECORDER,
+	SANDBOX_CONTROL,
+};
+/* Install the filter; fatal on failure (a process never runs unconfined). */
+void	sandbox_apply(enum sandbox_kind);
+
+/* ---- portierd.c: the parent --------------------------------------------- */
+
+/* What the parent resolved as root, before any process dropped it. */
+struct pt_runtime {
+	uid_t		 rt_uid;	/* the unprivileged user */
+	gid_t		 rt_gid;
+	gid_t		 rt_admin_gid;
+	uid_t		*rt_admin_uids;	/* members of the admin group */
+	size_t		 rt_nadmin_uids;
+	int		 rt_control_fd;	/* listening control socket */
+	int		 rt_foreground;
+	time_t		 rt_started;
+};
+extern struct pt_runtime pt_rt;
+
+/* ---- monitor-pam.c: one PAM conversation per helper process ------------- */
+
+struct event_base;
+struct pam_job;
+/* Runs the PAM stack in a child; done(arg, ok, msg) is called once. */
+struct pam_job	*pam_job_start(struct event_base *, const char *service,
+		    const char *user, char *password, const char *rhost,
+		    void (*done)(void *, int, const char *), void *arg);
+void		 pam_job_cancel(struct pam_job *);
+
+/* ---- monitor.c, recorder.c, control.c, session.c: process bodies -------- */
+
+void	monitor_run(struct pt_config *, int parent_fd, int peer_fd);
+void	recorder_run(struct pt_config *, int parent_fd, int peer_fd);
+void	control_run(struct pt_config *, int parent_fd, int peer_fd);
+
+struct session_args {
+	char		 sa_sid[PT_SID_LEN + 1];
+	int		 sa_client;	/* the vendor's connection */
+	int		 sa_parent;	/* channel to the parent */
+	int		 sa_monitor;	/* channel to the monitor */
+	int		 sa_recorder;	/* channel to the recorder */
+	enum pt_proto	 sa_proto;
+	char		 sa_peer[80];	/* vendor's address, for messages */
+	char		 sa_local[80];
+};
+void	session_run(struct pt_config *, struct session_args *);
+
+#endif /* PORTIER_H */

@@ -1,0 +1,282 @@
+/*
+ * session.c: the process that serves one vendor connection.
+ *
+ * It starts as a child of the parent, lets its protocol front end load
+ * what it needs from disk (host keys), then drops everything: chroot to
+ * an empty directory, an unprivileged uid, no core dumps, no new
+ * privileges, and a seccomp filter that kills on any system call it does
+ * not need.  Only then does it read a byte from the vendor.
+ *
+ * It has three channels: the monitor (every decision), the recorder
+ * (everything the vendor sends and sees), the parent (descriptors it may
+ * not open itself).  Losing the monitor or the recorder ends the session:
+ * no decision, no record, no access.
+ *
+ * The protocol itself lives in a front end (session-ssh.c, later
+ * session-rdp.c); this file is what they share.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "portier.h"
+#include "msg.h"
+#include "session.h"
+
+static struct session	 sess;
+
+static const struct session_front *fronts[] = {
+	&session_front_raw,
+};
+
+static const struct session_front *
+session_front_find(enum pt_proto proto)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(fronts) / sizeof(fronts[0]); i++)
+		if (fronts[i]->sf_proto == proto)
+			return fronts[i];
+	return NULL;
+}
+
+int64_t
+session_elapsed_us(struct session *s)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - s->s_t0.tv_sec) * 1000000 +
+	    (now.tv_nsec - s->s_t0.tv_nsec) / 1000;
+}
+
+void
+session_record(struct session *s, char stream, const void *data, size_t len)
+{
+	const uint8_t	*p = data;
+	struct msg	*m;
+	size_t		 n;
+
+	/* Split so that every message stays well under MSG_MAX_SIZE. */
+	while (len > 0) {
+		n = len > 32768 ? 32768 : len;
+		m = m_create(MSG_REC_DATA, 0, -1);
+		m_add_u32(m, (uint32_t)(unsigned char)stream);
+		m_add_i64(m, session_elapsed_us(s));
+		m_add_data(m, p, n);
+		if (msgchan_send(s->s_recorder, m) == -1) {
+			session_close(s, "recording unavailable");
+			return;
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+void
+session_close(struct session *s, const char *why)
+{
+	struct msg	*m;
+
+	if (s->s_closing)
+		return;
+	s->s_closing = 1;
+	log_info("session %s: %s", s->s_sid, why);
+	if (s->s_front->sf_close != NULL)
+		s->s_front->sf_close(s, why);
+	if (!s->s_recorder->mc_dead) {
+		m = m_create(MSG_REC_CLOSE, 0, -1);
+		m_add_i64(m, session_elapsed_us(s));
+		m_add_str(m, why);
+		msgchan_send(s->s_recorder, m);
+		msgchan_flush(s->s_recorder);
+	}
+	event_base_loopexit(s->s_base, NULL);
+}
+
+static int
+session_monitor_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	struct session	*s = mc->mc_arg;
+
+	if (s->s_front->sf_monitor == NULL)
+		return -1;
+	return s->s_front->sf_monitor(s, mi);
+}
+
+static int
+session_recorder_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	struct session	*s = mc->mc_arg;
+	char		 why[256];
+
+	if (mi->mi_type != MSG_REC_FAIL ||
+	    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)
+		return -1;
+	log_warnx("session %s: recorder: %s", s->s_sid, why);
+	if (s->s_front->sf_notice != NULL)
+		s->s_front->sf_notice(s, "recording unavailable: session "
+		    "refused");
+	session_close(s, "recording unavailable");
+	return 0;
+}
+
+static int
+session_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	struct session	*s = mc->mc_arg;
+
+	if (s->s_front->sf_parent == NULL)
+		return -1;
+	return s->s_front->sf_parent(s, mi);
+}
+
+static void
+session_chan_closed(struct msgchan *mc, const char *why)
+{
+	struct session	*s = mc->mc_arg;
+	char		 reason[256];
+
+	if (s->s_closing)
+		return;
+	snprintf(reason, sizeof(reason), "lost the %s: %s", mc->mc_name, why);
+	session_close(s, reason);
+}
+
+static void
+session_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	session_close(&sess, "portierd is stopping");
+}
+
+void
+session_run(struct pt_config *cf, struct session_args *sa)
+{
+	struct session	*s = &sess;
+	struct event	*ev;
+	struct msg	*m;
+
+	memset(s, 0, sizeof(*s));
+	s->s_conf = cf;
+	s->s_fd = sa->sa_client;
+	strlcpy(s->s_sid, sa->sa_sid, sizeof(s->s_sid));
+	strlcpy(s->s_peer, sa->sa_peer, sizeof(s->s_peer));
+	strlcpy(s->s_local, sa->sa_local, sizeof(s->s_local));
+	clock_gettime(CLOCK_MONOTONIC, &s->s_t0);
+	if ((s->s_front = session_front_find(sa->sa_proto)) == NULL)
+		fatalx("session %s: no front end for %s", s->s_sid,
+		    config_proto_name(sa->sa_proto));
+
+	/* As root: what the front end must read from disk. */
+	if (s->s_front->sf_init != NULL && s->s_front->sf_init(s) == -1)
+		fatalx("session %s: %s front end failed to start", s->s_sid,
+		    s->s_front->sf_name);
+	if ((s->s_base = event_base_new()) == NULL)
+		fatalx("session %s: event_base_new", s->s_sid);
+	ev = evsignal_new(s->s_base, SIGTERM, session_signal, NULL);
+	if (ev == NULL || event_add(ev, NULL) == -1)
+		fatalx("session %s: signal", s->s_sid);
+
+	proc_drop_privs(cf, cf->cf_chroot);
+	sandbox_apply(SANDBOX_SESSION);
+
+	s->s_monitor = msgchan_new(s->s_base, sa->sa_monitor, "monitor",
+	    session_monitor_dispatch, session_chan_closed, s);
+	s->s_recorder = msgchan_new(s->s_base, sa->sa_recorder, "recorder",
+	    session_recorder_dispatch, session_chan_closed, s);
+	s->s_parent = msgchan_new(s->s_base, sa->sa_parent, "parent",
+	    session_parent_dispatch, session_chan_closed, s);
+
+	m = m_create(MSG_MON_HELLO, 0, -1);
+	m_add_str(m, s->s_sid);
+	msgchan_send(s->s_monitor, m);
+
+	m = m_create(MSG_REC_OPEN, 0, -1);
+	m_add_str(m, s->s_sid);
+	m_add_str(m, s->s_peer);
+	m_add_str(m, s->s_local);
+	m_add_str(m, s->s_front->sf_name);
+	m_add_i64(m, (int64_t)time(NULL));
+	msgchan_send(s->s_recorder, m);
+
+	msgchan_send(s->s_parent, m_create(MSG_SESS_READY, 0, -1));
+
+	s->s_front->sf_start(s);
+	event_base_dispatch(s->s_base);
+	msgchan_flush(s->s_recorder);
+	msgchan_flush(s->s_monitor);
+	_exit(0);
+}
+
+/* ---- the raw front end ---------------------------------------------------- */
+
+/*
+ * A placeholder for protocols whose front end is not built in: it tells
+ * the vendor so in one line, records what arrives, and ends at EOF or
+ * after a minute of silence.
+ */
+struct raw_state {
+	struct event	*rw_ev;
+};
+
+static struct raw_state raw;
+
+static void
+raw_read(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	if (ev & EV_TIMEOUT) {
+		session_close(s, "idle timeout");
+		return;
+	}
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_close(s, n == 0 ? "vendor closed the connection" :
+		    "read error");
+		return;
+	}
+	session_record(s, 'i', buf, (size_t)n);
+}
+
+static void
+raw_start(struct session *s)
+{
+	static const char banner[] = "Portier " PORTIER_VERSION
+	    ": this protocol's front end is not available in this build\r\n";
+	struct timeval	 tv = { 60, 0 };
+
+	(void)write(s->s_fd, banner, sizeof(banner) - 1);
+	session_record(s, 'o', banner, sizeof(banner) - 1);
+	fd_nonblock(s->s_fd);
+	raw.rw_ev = event_new(s->s_base, s->s_fd, EV_READ | EV_PERSIST,
+	    raw_read, s);
+	event_add(raw.rw_ev, &tv);
+}
+
+static void
+raw_close(struct session *s, const char *why)
+{
+	if (raw.rw_ev != NULL)
+		event_del(raw.rw_ev);
+	shutdown(s->s_fd, SHUT_RDWR);
+}
+
+const struct session_front session_front_raw = {
+	.sf_name = "ssh",
+	.sf_proto = PT_PROTO_SSH,
+	.sf_start = raw_start,
+	.sf_close = raw_close,
+};
