@@ -77,6 +77,18 @@ control_client_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case MSG_CTL_AUDIT_VERIFY:
 		msgchan_send(monitor_chan, m_forward(mi, cc->cc_id));
 		return 0;
+	case MSG_CTL_USER_ADD:
+	case MSG_CTL_USER_LIST:
+	case MSG_CTL_USER_UNLOCK:
+	case MSG_CTL_USER_KEY_ADD:
+	case MSG_CTL_TOTP_ENROLL:
+	case MSG_CTL_CRED_SET:
+	case MSG_CTL_TARGET_TRUST:
+		/* The monitor learns who asks from the kernel, not from
+		 * the client: the uid goes in front of the payload. */
+		msgchan_send(monitor_chan, m_forward_uid(mi, cc->cc_id,
+		    (uint32_t)cc->cc_uid));
+		return 0;
 	default:
 		return -1;
 	}
@@ -165,6 +177,10 @@ control_core_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case MSG_CTL_AUDIT_ROW:
 	case MSG_CTL_AUDIT_MORE:
 	case MSG_CTL_AUDIT_VERIFY_RESULT:
+	case MSG_CTL_USER_INFO:
+	case MSG_CTL_TOTP_URI:
+	case MSG_CTL_TARGET_KEY:
+	case MSG_CTL_OK:
 	case MSG_CTL_END:
 	case MSG_CTL_ERROR:
 		break;

@@ -28,37 +28,19 @@
 #include "msg.h"
 #include "store.h"
 
-enum mon_state {
-	MS_NEW = 0x01,		/* the parent announced it */
-	MS_HELLO = 0x02,	/* it introduced itself: may authenticate */
-	MS_AUTH_WAIT = 0x04,	/* a PAM helper is running for it */
-	MS_AUTHED = 0x08,	/* authenticated: may ask for a target */
-	MS_AUTHZ = 0x10,	/* a target was allowed */
-};
-
-struct msession {
-	TAILQ_ENTRY(msession)	 ms_entry;
-	char			 ms_sid[PT_SID_LEN + 1];
-	char			 ms_peer[80];
-	char			 ms_user[PT_NAME_MAX];
-	char			 ms_target[PT_NAME_MAX];
-	pid_t			 ms_pid;
-	int			 ms_state;
-	struct msgchan		*ms_chan;
-	struct pam_job		*ms_pam;
-	int			 ms_gone;	/* channel closed */
-};
-TAILQ_HEAD(msessions, msession);
-
-static struct pt_config	*conf;
-static struct store	*store;
-static struct event_base *base;
-static struct msgchan	*parent_chan, *control_chan;
 static struct msessions	 msessions = TAILQ_HEAD_INITIALIZER(msessions);
 
+struct pt_config	*mon_conf;
+struct store		*mon_store;
+#define conf	mon_conf
+#define store	mon_store
+struct event_base	*mon_base;
+#define base	mon_base
+struct msgchan		*mon_parent;
+static struct msgchan	*control_chan;
+#define parent_chan	mon_parent
+
 static int	mon_hello(struct msession *, struct msg_in *);
-static int	mon_auth_password(struct msession *, struct msg_in *);
-static int	mon_authz(struct msession *, struct msg_in *);
 
 /* Which request a session may send, and when. */
 static const struct mon_dispatch {
@@ -67,13 +49,17 @@ static const struct mon_dispatch {
 	int		 (*md_fn)(struct msession *, struct msg_in *);
 } mon_dispatch[] = {
 	{ MSG_MON_HELLO,		MS_NEW,		mon_hello },
-	{ MSG_MON_AUTH_PASSWORD,	MS_HELLO,	mon_auth_password },
-	{ MSG_MON_AUTHZ,		MS_AUTHED,	mon_authz },
+	{ MSG_MON_AUTH_PASSWORD,	MS_HELLO,	monauth_password },
+	{ MSG_MON_AUTH_CODE,		MS_PASSWORD_OK,	monauth_code },
+	{ MSG_MON_TARGETS,		MS_AUTHED,	monauth_targets },
+	{ MSG_MON_AUTHZ,		MS_AUTHED,	monauth_authz },
+	{ MSG_MON_HOSTKEY,		MS_AUTHZ,	monauth_hostkey },
+	{ MSG_MON_CRED,			MS_HOSTKEY_OK,	monauth_cred },
 };
 
 /* ---- audit ------------------------------------------------------------- */
 
-static void
+void
 mon_audit(const char *actor, const char *event, const char *target,
     const char *source, const char *session, const char *reason)
 {
@@ -99,7 +85,7 @@ mon_audit(const char *actor, const char *event, const char *target,
 
 /* ---- sessions ---------------------------------------------------------- */
 
-static struct msession *
+struct msession *
 mon_session_find(const char *sid)
 {
 	struct msession	*ms;
@@ -115,11 +101,12 @@ mon_session_free(struct msession *ms)
 {
 	TAILQ_REMOVE(&msessions, ms, ms_entry);
 	pam_job_cancel(ms->ms_pam);
+	monagent_free(ms->ms_agent);
 	msgchan_free(ms->ms_chan);
 	free(ms);
 }
 
-static void
+void
 mon_kill(struct msession *ms, const char *why)
 {
 	struct msg	*m;
@@ -173,75 +160,6 @@ mon_hello(struct msession *ms, struct msg_in *mi)
 	if (strcmp(sid, ms->ms_sid) != 0)
 		return -1;
 	ms->ms_state = MS_HELLO;
-	return 0;
-}
-
-static void
-mon_auth_done(void *arg, int ok, const char *msg)
-{
-	struct msession	*ms = arg;
-	struct msg	*m;
-
-	ms->ms_pam = NULL;
-	mon_audit(ms->ms_user, ok ? "auth.password.ok" : "auth.password.fail",
-	    NULL, ms->ms_peer, ms->ms_sid, ok ? NULL : msg);
-	ms->ms_state = ok ? MS_AUTHED : MS_HELLO;
-	m = m_create(MSG_MON_AUTH_RESULT, 0, -1);
-	m_add_u32(m, ok ? 1 : 0);
-	/* The same words whether or not the login exists. */
-	m_add_str(m, ok ? "" : "Password incorrect");
-	msgchan_send(ms->ms_chan, m);
-}
-
-static int
-mon_auth_password(struct msession *ms, struct msg_in *mi)
-{
-	char	 user[PT_NAME_MAX], password[512];
-	int	 rc = -1;
-
-	if (m_get_str(mi, user, sizeof(user)) == -1 ||
-	    m_get_str(mi, password, sizeof(password)) == -1 ||
-	    m_end(mi) == -1)
-		goto done;
-	strlcpy(ms->ms_user, user, sizeof(ms->ms_user));
-	ms->ms_state = MS_AUTH_WAIT;
-	ms->ms_pam = pam_job_start(base, conf->cf_pam_service, user, password,
-	    ms->ms_peer, mon_auth_done, ms);
-	if (ms->ms_pam == NULL) {
-		log_warn("session %s: cannot start a PAM helper", ms->ms_sid);
-		mon_auth_done(ms, 0, "authentication unavailable");
-	}
-	rc = 0;
-done:
-	explicit_bzero(password, sizeof(password));
-	return rc;
-}
-
-static int
-mon_authz(struct msession *ms, struct msg_in *mi)
-{
-	char			 target[PT_NAME_MAX];
-	const char		*why = NULL;
-	struct pt_vendor	*vd;
-	struct msg		*m;
-
-	if (m_get_str(mi, target, sizeof(target)) == -1 || m_end(mi) == -1)
-		return -1;
-	if ((vd = config_vendor_of_user(conf, ms->ms_user)) == NULL)
-		why = "user belongs to no vendor in the policy";
-	else if (config_target(conf, target) == NULL ||
-	    config_access(vd, target) == NULL)
-		why = "target not in the vendor's policy";
-	mon_audit(ms->ms_user, why ? "access.deny" : "access.allow", target,
-	    ms->ms_peer, ms->ms_sid, why);
-	if (why == NULL) {
-		strlcpy(ms->ms_target, target, sizeof(ms->ms_target));
-		ms->ms_state = MS_AUTHZ;
-	}
-	m = m_create(MSG_MON_AUTHZ_RESULT, 0, -1);
-	m_add_u32(m, why == NULL);
-	m_add_str(m, why ? "Access denied" : "");
-	msgchan_send(ms->ms_chan, m);
 	return 0;
 }
 
@@ -376,6 +294,18 @@ mon_ctl_row(const struct audit_rec *ar, void *arg)
 	return msgchan_send(control_chan, m) == -1 ? -1 : 0;
 }
 
+int
+mon_vault_key(uint8_t key[VAULT_KEY_LEN])
+{
+	char	 err[256];
+
+	if (vault_key_load(conf->cf_vault_key, key, err, sizeof(err)) != 0) {
+		log_warnx("vault key: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 mon_control_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
@@ -385,7 +315,11 @@ mon_control_dispatch(struct msgchan *mc, struct msg_in *mi)
 	char			 why[256] = "";
 	int			 rc;
 
+	if ((rc = monctl_dispatch(mc, mi)) != 1)
+		return rc;
 	switch (mi->mi_type) {
+	case MSG_CTL_TARGET_TRUST:
+		return monauth_trust(mc, mi);
 	case MSG_CTL_AUDIT:
 		if (m_get_i64(mi, &since) == -1 ||
 		    m_get_i64(mi, &aw.aw_after) == -1 || m_end(mi) == -1)

@@ -40,9 +40,20 @@ static const char *msg_names[MSG_MAX] = {
 	[MSG_REC_SESSION_NEW] = "REC_SESSION_NEW",
 	[MSG_MON_HELLO] = "MON_HELLO",
 	[MSG_MON_AUTH_PASSWORD] = "MON_AUTH_PASSWORD",
+	[MSG_MON_AUTH_CODE] = "MON_AUTH_CODE",
 	[MSG_MON_AUTH_RESULT] = "MON_AUTH_RESULT",
+	[MSG_MON_TARGETS] = "MON_TARGETS",
+	[MSG_MON_TARGET] = "MON_TARGET",
+	[MSG_MON_TARGETS_END] = "MON_TARGETS_END",
 	[MSG_MON_AUTHZ] = "MON_AUTHZ",
 	[MSG_MON_AUTHZ_RESULT] = "MON_AUTHZ_RESULT",
+	[MSG_MON_HOSTKEY] = "MON_HOSTKEY",
+	[MSG_MON_HOSTKEY_RESULT] = "MON_HOSTKEY_RESULT",
+	[MSG_MON_CRED] = "MON_CRED",
+	[MSG_MON_CRED_RESULT] = "MON_CRED_RESULT",
+	[MSG_MON_NOTICE] = "MON_NOTICE",
+	[MSG_PARENT_UPSTREAM] = "PARENT_UPSTREAM",
+	[MSG_SESS_UPSTREAM] = "SESS_UPSTREAM",
 	[MSG_SESS_READY] = "SESS_READY",
 	[MSG_REC_OPEN] = "REC_OPEN",
 	[MSG_REC_DATA] = "REC_DATA",
@@ -58,6 +69,17 @@ static const char *msg_names[MSG_MAX] = {
 	[MSG_CTL_AUDIT_ROW] = "CTL_AUDIT_ROW",
 	[MSG_CTL_AUDIT_VERIFY] = "CTL_AUDIT_VERIFY",
 	[MSG_CTL_AUDIT_VERIFY_RESULT] = "CTL_AUDIT_VERIFY_RESULT",
+	[MSG_CTL_USER_ADD] = "CTL_USER_ADD",
+	[MSG_CTL_USER_LIST] = "CTL_USER_LIST",
+	[MSG_CTL_USER_INFO] = "CTL_USER_INFO",
+	[MSG_CTL_USER_UNLOCK] = "CTL_USER_UNLOCK",
+	[MSG_CTL_USER_KEY_ADD] = "CTL_USER_KEY_ADD",
+	[MSG_CTL_TOTP_ENROLL] = "CTL_TOTP_ENROLL",
+	[MSG_CTL_TOTP_URI] = "CTL_TOTP_URI",
+	[MSG_CTL_CRED_SET] = "CTL_CRED_SET",
+	[MSG_CTL_TARGET_TRUST] = "CTL_TARGET_TRUST",
+	[MSG_CTL_TARGET_KEY] = "CTL_TARGET_KEY",
+	[MSG_CTL_OK] = "CTL_OK",
 	[MSG_CTL_END] = "CTL_END",
 	[MSG_CTL_ERROR] = "CTL_ERROR",
 };
@@ -199,6 +221,21 @@ m_forward(struct msg_in *mi, uint32_t id)
 	uint8_t		*p;
 
 	m = m_create(mi->mi_type, id, m_take_fd(mi));
+	if (len && (p = m_grow(m, len)) != NULL)
+		memcpy(p, mi->mi_buf + MSG_HDR_SIZE, len);
+	mi->mi_p = mi->mi_end;
+	return m;
+}
+
+struct msg *
+m_forward_uid(struct msg_in *mi, uint32_t id, uint32_t uid)
+{
+	struct msg	*m;
+	size_t		 len = (size_t)(mi->mi_end - mi->mi_buf) - MSG_HDR_SIZE;
+	uint8_t		*p;
+
+	m = m_create(mi->mi_type, id, m_take_fd(mi));
+	m_add_u32(m, uid);
 	if (len && (p = m_grow(m, len)) != NULL)
 		memcpy(p, mi->mi_buf + MSG_HDR_SIZE, len);
 	mi->mi_p = mi->mi_end;
@@ -429,7 +466,7 @@ msg_read(int sock, struct msg_in *mi, int *fdp, int flags, const char **why)
 	mh.msg_control = cm.buf;
 	mh.msg_controllen = sizeof(cm.buf);
 	*fdp = -1;
-	if ((n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC)) <= 0)
+	if ((n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC)) < 0)
 		return n;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		int	*fds = (int *)CMSG_DATA(c);
@@ -449,6 +486,18 @@ msg_read(int sock, struct msg_in *mi, int *fdp, int flags, const char **why)
 				extra = 1;
 			}
 		}
+	}
+	if (n == 0) {
+		/* End of file, or an empty datagram: either way no message,
+		 * and no descriptor may stay behind. */
+		if (fd != -1)
+			close(fd);
+		if (extra || fd != -1) {
+			*why = "empty message with a descriptor";
+			errno = EBADMSG;
+			return -2;
+		}
+		return 0;
 	}
 	if (extra || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		if (fd != -1)
@@ -507,6 +556,20 @@ msg_recv(int sock, struct msg_in *mi, const char **why)
 
 /* ---- channels --------------------------------------------------------- */
 
+/*
+ * closed() runs from the event loop, never from inside a call on the
+ * channel: it may free the channel, and the code that noticed the failure
+ * may still be using it.
+ */
+static void
+msgchan_closedcb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct msgchan	*mc = arg;
+
+	if (mc->mc_closed != NULL)
+		mc->mc_closed(mc, mc->mc_why);
+}
+
 static void
 msgchan_fail(struct msgchan *mc, const char *why)
 {
@@ -514,6 +577,7 @@ msgchan_fail(struct msgchan *mc, const char *why)
 
 	if (mc->mc_dead)
 		return;
+	strlcpy(mc->mc_why, why, sizeof(mc->mc_why));
 	mc->mc_dead = 1;
 	event_del(mc->mc_rev);
 	event_del(mc->mc_wev);
@@ -525,8 +589,7 @@ msgchan_fail(struct msgchan *mc, const char *why)
 		m_free(m);
 	}
 	mc->mc_queued = 0;
-	if (mc->mc_closed != NULL)
-		mc->mc_closed(mc, why);
+	event_active(mc->mc_cev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -555,7 +618,8 @@ msgchan_readcb(evutil_socket_t fd, short ev, void *arg)
 		if (n == -2 || msg_parse(mi, (size_t)n, rfd, &why) == -1) {
 			snprintf(reason, sizeof(reason),
 			    "protocol violation: %s", why);
-			m_in_clear(mi);
+			if (n > 0)
+				explicit_bzero(mi->mi_buf, (size_t)n);
 			msgchan_fail(mc, reason);
 			return;
 		}
@@ -616,7 +680,8 @@ msgchan_new(struct event_base *base, int fd, const char *name,
 	mc->mc_rev = event_new(base, fd, EV_READ | EV_PERSIST,
 	    msgchan_readcb, mc);
 	mc->mc_wev = event_new(base, fd, EV_WRITE, msgchan_writecb, mc);
-	if (mc->mc_rev == NULL || mc->mc_wev == NULL)
+	mc->mc_cev = event_new(base, -1, 0, msgchan_closedcb, mc);
+	if (mc->mc_rev == NULL || mc->mc_wev == NULL || mc->mc_cev == NULL)
 		fatalx("msgchan_new: event_new");
 	event_add(mc->mc_rev, NULL);
 	return mc;
@@ -681,6 +746,7 @@ msgchan_free(struct msgchan *mc)
 	}
 	event_free(mc->mc_rev);
 	event_free(mc->mc_wev);
+	event_free(mc->mc_cev);
 	if (mc->mc_fd != -1)
 		close(mc->mc_fd);
 	free(mc->mc_in);

@@ -33,14 +33,26 @@ enum msg_type {
 	MSG_MON_AUDIT,		/* actor, event, target, source, session, reason */
 	/* monitor -> parent */
 	MSG_PARENT_KILL,	/* sid, reason: a session broke the rules */
+	MSG_PARENT_UPSTREAM,	/* sid, host, port: connect for this session */
+	/* parent -> session */
+	MSG_SESS_UPSTREAM,	/* errno, message + fd (the target connection) */
 	/* parent -> recorder */
 	MSG_REC_SESSION_NEW,	/* sid + fd (session end) */
 	/* session -> monitor, monitor -> session */
 	MSG_MON_HELLO,		/* sid: the session introduces itself */
-	MSG_MON_AUTH_PASSWORD,	/* user, password */
-	MSG_MON_AUTH_RESULT,	/* result, message for the vendor */
+	MSG_MON_AUTH_PASSWORD,	/* login, password */
+	MSG_MON_AUTH_CODE,	/* TOTP code */
+	MSG_MON_AUTH_RESULT,	/* enum auth_result, message for the vendor */
+	MSG_MON_TARGETS,	/* request: the targets this user may pick */
+	MSG_MON_TARGET,		/* name, protocol, status text, open now */
+	MSG_MON_TARGETS_END,
 	MSG_MON_AUTHZ,		/* target */
-	MSG_MON_AUTHZ_RESULT,	/* result, message */
+	MSG_MON_AUTHZ_RESULT,	/* ok, message, account, window end */
+	MSG_MON_HOSTKEY,	/* key type, base64 blob, SHA256 fingerprint */
+	MSG_MON_HOSTKEY_RESULT,	/* ok, message */
+	MSG_MON_CRED,		/* request: how to log in to the target */
+	MSG_MON_CRED_RESULT,	/* kind, secret (password) | agent fd (key) */
+	MSG_MON_NOTICE,		/* monitor -> session: text for the vendor */
 	/* session -> parent */
 	MSG_SESS_READY,		/* sandboxed and serving */
 	/* session -> recorder */
@@ -60,6 +72,17 @@ enum msg_type {
 	MSG_CTL_AUDIT_ROW,	/* one row */
 	MSG_CTL_AUDIT_VERIFY,	/* request */
 	MSG_CTL_AUDIT_VERIFY_RESULT, /* ok, rows, bad id, why */
+	MSG_CTL_USER_ADD,	/* admin uid, user, vendor, full name */
+	MSG_CTL_USER_LIST,	/* admin uid */
+	MSG_CTL_USER_INFO,	/* user, vendor, full name, state ... */
+	MSG_CTL_USER_UNLOCK,	/* admin uid, user */
+	MSG_CTL_USER_KEY_ADD,	/* admin uid, user, "type base64 comment" */
+	MSG_CTL_TOTP_ENROLL,	/* admin uid, user, force */
+	MSG_CTL_TOTP_URI,	/* otpauth:// URI, shown once */
+	MSG_CTL_CRED_SET,	/* admin uid, target, account, kind, secret */
+	MSG_CTL_TARGET_TRUST,	/* admin uid, target, fingerprint or "" */
+	MSG_CTL_TARGET_KEY,	/* target, type, fingerprint, pinned */
+	MSG_CTL_OK,		/* text */
 	MSG_CTL_END,		/* end of a multi-part answer */
 	MSG_CTL_ERROR,		/* message */
 	MSG_MAX
@@ -108,6 +131,8 @@ int		 m_get_str(struct msg_in *, char *buf, size_t bufsz);
 int		 m_get_data(struct msg_in *, const uint8_t **, size_t *);
 /* A copy of a received message under another id, for relaying. */
 struct msg	*m_forward(struct msg_in *, uint32_t id);
+/* The same, with a u32 (the caller's uid) put before the first field. */
+struct msg	*m_forward_uid(struct msg_in *, uint32_t id, uint32_t uid);
 /* Fails if a byte is left or a get failed; closes an unclaimed fd. */
 int		 m_end(struct msg_in *);
 /* Takes the descriptor out of the message. */
@@ -126,8 +151,9 @@ int		 msg_recv(int sock, struct msg_in *, const char **why);
 
 /*
  * A channel: one socket driven by libevent, with a bounded send queue.
- * dispatch() returning -1 marks the peer as broken: the channel stops
- * reading and calls closed() with the reason.
+ * dispatch() returning -1 marks the peer as broken: the channel closes
+ * its socket at once and, from the event loop, calls closed() with the
+ * reason; closed() may free the channel.
  */
 struct event_base;
 struct msgchan {
@@ -135,6 +161,8 @@ struct msgchan {
 	const char	 *mc_name;	/* "monitor", "session 1a2b..." */
 	struct event	 *mc_rev;
 	struct event	 *mc_wev;
+	struct event	 *mc_cev;	/* runs closed() from the loop */
+	char		  mc_why[160];
 	TAILQ_HEAD(, msg) mc_queue;
 	size_t		  mc_queued;
 	int		  mc_dead;

@@ -38,6 +38,8 @@
 #define PARSE_MAXDEPTH	8	/* include nesting */
 #define PARSE_MAXFILES	256	/* files read, includes and all */
 #define PARSE_MAXWORD	4096	/* a quoted string or a word */
+#define PARSE_MAXSIZE	(1024 * 1024)	/* bytes in one file */
+#define PARSE_MAXERRORS	50	/* then the rest is noise: stop */
 #define PARSE_MAXTIME	(365 * 24 * 3600)	/* the longest duration */
 #define PARSE_ZONEINFO	"/usr/share/zoneinfo"
 
@@ -46,12 +48,13 @@ struct file {
 	TAILQ_ENTRY(file)	 entry;
 	FILE			*fp;
 	const char		*name;		/* in cf_files */
-	char			*dir;		/* absolute, for relative paths */
+	char			*dir;		/* absolute: relative paths */
 	int			 lineno;
 	int			 depth;		/* 0: portier.conf */
-	int			 atend;		/* EOF seen, '\n' given for it */
+	int			 atend;		/* EOF seen, '\n' given */
 	int			 lastc;		/* last character read */
 	int			 nulseen;
+	long			 size;		/* bytes read */
 	int			 unget[4];
 	int			 nunget;
 };
@@ -84,7 +87,7 @@ static int		 nread_files;
 static struct pt_target	*cur_target;
 static struct pt_vendor	*cur_vendor;
 static struct pt_access	*cur_access;
-static unsigned int	 opt_seen;	/* main options, each set at most once */
+static unsigned int	 opt_seen;	/* main options: each set once */
 
 enum {
 	OPT_FACILITY	= 0x0001,
@@ -152,7 +155,7 @@ grammar		: /* empty */
 		| grammar main '\n'
 		| grammar target '\n'
 		| grammar vendor '\n'
-		| grammar error '\n'
+		| grammar error '\n'		{ yyerrok; }
 		;
 
 optnl		: /* empty */
@@ -262,7 +265,7 @@ targethead	: TARGET STRING			{ target_begin($2); }
 
 targetopts_l	: /* empty */
 		| targetopts_l targetopts nl
-		| targetopts_l error nl
+		| targetopts_l error nl		{ yyerrok; }
 		;
 
 targetopts	: ADDRESS STRING		{ target_address($2, 0); }
@@ -299,7 +302,7 @@ vendorhead	: VENDOR STRING			{ vendor_begin($2); }
 
 vendoropts_l	: /* empty */
 		| vendoropts_l vendoropts nl
-		| vendoropts_l error nl
+		| vendoropts_l error nl		{ yyerrok; }
 		;
 
 vendoropts	: TIMEZONE STRING		{
@@ -333,7 +336,7 @@ accesshead	: ACCESS STRING			{ access_begin($2); }
 
 accessopts_l	: /* empty */
 		| accessopts_l accessopts nl
-		| accessopts_l error nl
+		| accessopts_l error nl		{ yyerrok; }
 		;
 
 accessopts	: WINDOW EVERY days STRING	{ window_add($3, $4); }
@@ -402,6 +405,12 @@ conf_verror_at(const char *name, int line, const char *fmt, va_list ap)
 {
 	char	 msg[1024];
 
+	if (errors >= PARSE_MAXERRORS) {
+		if (errors++ == PARSE_MAXERRORS)
+			log_warnx("%s:%d: too many errors; fix these first",
+			    name, line);
+		return;
+	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_warnx("%s:%d: %s", name, line, msg);
 	errors++;
@@ -430,51 +439,59 @@ conf_error(const char *fmt, ...)
 
 /* ---- the lexer ---------------------------------------------------------- */
 
+/* Where a statement may stand, for "is not allowed here" messages. */
+#define W_TOP		"at the top level, outside any block"
+#define W_TOPVENDOR	"at the top level or in a vendor { } block"
+#define W_TARGET	"in a target { } block"
+#define W_VENDOR	"in a vendor { } block"
+#define W_ACCESS	"in an access { } block, inside a vendor { } block"
+
 struct keyword {
 	const char	*k_name;
 	int		 k_token;
+	const char	*k_where;	/* NULL: in no one place */
 };
 
 /* Sorted: searched with bsearch(3). */
 static const struct keyword keywords[] = {
-	{ "access",	ACCESS },
-	{ "account",	ACCOUNT },
-	{ "address",	ADDRESS },
-	{ "admin",	ADMIN },
-	{ "agent",	AGENT },
-	{ "approval",	APPROVAL },
-	{ "chroot",	CHROOT },
-	{ "control",	CONTROL },
-	{ "emergency",	EMERGENCY },
-	{ "every",	EVERY },
-	{ "facility",	FACILITY },
-	{ "forwarding",	FORWARDING },
-	{ "group",	GROUP },
-	{ "host",	HOST },
-	{ "include",	INCLUDE },
-	{ "key",	KEY },
-	{ "listen",	LISTEN },
-	{ "lockout",	LOCKOUT },
-	{ "log",	LOG },
-	{ "max",	MAX },
-	{ "on",		ON },
-	{ "pam",	PAM },
-	{ "port",	PORT },
-	{ "protocol",	PROTOCOL },
-	{ "recordings",	RECORDINGS },
-	{ "service",	SERVICE },
-	{ "sessions",	SESSIONS },
-	{ "sftp",	SFTP },
-	{ "socket",	SOCKET },
-	{ "source",	SOURCE },
-	{ "store",	STORE },
-	{ "target",	TARGET },
-	{ "timezone",	TIMEZONE },
-	{ "user",	USER },
-	{ "vault",	VAULT },
-	{ "vendor",	VENDOR },
-	{ "window",	WINDOW },
-	{ "x11",	X11 },
+	{ "access",		ACCESS,		W_VENDOR },
+	{ "account",		ACCOUNT,	W_TARGET },
+	{ "address",		ADDRESS,	W_TARGET },
+	{ "admin",		ADMIN,		W_TOP },
+	{ "agent",		AGENT,		W_ACCESS },
+	{ "approval",		APPROVAL,	W_ACCESS },
+	{ "chroot",		CHROOT,		W_TOP },
+	{ "control",		CONTROL,	W_TOP },
+	{ "emergency",		EMERGENCY,	W_ACCESS },
+	{ "every",		EVERY,		NULL },
+	{ "facility",		FACILITY,	NULL },
+	{ "forwarding",		FORWARDING,	W_ACCESS },
+	{ "group",		GROUP,		NULL },
+	{ "host",		HOST,		W_TOP },
+	{ "include",		INCLUDE,	W_TOP },
+	{ "key",		KEY,		NULL },
+	{ "listen",		LISTEN,		W_TOP },
+	{ "lockout",		LOCKOUT,	W_TOP },
+	{ "log",		LOG,		W_TOP },
+	{ "max",		MAX,		NULL },
+	{ "on",			ON,		NULL },
+	{ "pam",		PAM,		W_TOP },
+	{ "port",		PORT,		NULL },
+	{ "protocol",		PROTOCOL,	W_TARGET },
+	{ "recordings",		RECORDINGS,	W_TOP },
+	{ "service",		SERVICE,	NULL },
+	{ "sessions",		SESSIONS,	NULL },
+	{ "sftp",		SFTP,		W_ACCESS },
+	{ "socket",		SOCKET,		NULL },
+	{ "source",		SOURCE,		W_VENDOR },
+	{ "store",		STORE,		W_TOP },
+	{ "target",		TARGET,		W_TOP },
+	{ "timezone",		TIMEZONE,	W_TOPVENDOR },
+	{ "user",		USER,		W_TOPVENDOR },
+	{ "vault",		VAULT,		W_TOP },
+	{ "vendor",		VENDOR,		W_TOP },
+	{ "window",		WINDOW,		W_ACCESS },
+	{ "x11",		X11,		W_ACCESS },
 };
 #define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
 
@@ -484,12 +501,18 @@ keyword_cmp(const void *k, const void *e)
 	return strcmp(k, ((const struct keyword *)e)->k_name);
 }
 
+static const struct keyword *
+keyword_find(const char *s)
+{
+	return bsearch(s, keywords, NKEYWORDS, sizeof(keywords[0]),
+	    keyword_cmp);
+}
+
 static int
 keyword_lookup(const char *s)
 {
-	const struct keyword	*kw;
+	const struct keyword	*kw = keyword_find(s);
 
-	kw = bsearch(s, keywords, NKEYWORDS, sizeof(keywords[0]), keyword_cmp);
 	return kw != NULL ? kw->k_token : STRING;
 }
 
@@ -515,13 +538,21 @@ one_typo(const char *a, const char *b)
 static void
 yyerror(const char *msg)
 {
-	size_t	 i;
+	const struct keyword	*kw;
+	size_t			 i;
 
 	if (strcmp(msg, "syntax error") != 0) {
 		conf_error("%s", msg);
 		return;
 	}
-	if (tok_bare && tok_first && islower((unsigned char)tok_text[0]) &&
+	if (tok_bare && tok_first && (kw = keyword_find(tok_text)) != NULL) {
+		if (kw->k_where != NULL)
+			conf_error("\"%s\" is not allowed here: it belongs %s",
+			    tok_text, kw->k_where);
+		else
+			conf_error("syntax error near \"%s\"", tok_text);
+	} else if (tok_bare && tok_first &&
+	    islower((unsigned char)tok_text[0]) &&
 	    strspn(tok_text, "abcdefghijklmnopqrstuvwxyz0123456789_-") ==
 	    strlen(tok_text)) {
 		for (i = 0; i < NKEYWORDS; i++)
@@ -616,6 +647,13 @@ lgetc(int quoted)
 			file->atend = 1;
 			return '\n';
 		}
+		if (++file->size > PARSE_MAXSIZE) {
+			conf_error_at(file->name, file->lineno, "file larger "
+			    "than %d bytes: is it a configuration file?",
+			    PARSE_MAXSIZE);
+			file->atend = 1;
+			return '\n';
+		}
 		if (c == '\0') {
 			if (!file->nulseen)
 				conf_error_at(file->name, file->lineno,
@@ -688,6 +726,11 @@ yylex_token(void)
 		pending_nl = 0;
 		tok_set("end of line", 0);
 		return '\n';
+	}
+	/* Past so many errors, end the parse as if the input ended. */
+	if (errors > PARSE_MAXERRORS) {
+		tok_set("end of file", 0);
+		return 0;
 	}
 
 	while ((c = lgetc(0)) == ' ' || c == '\t' || c == '\r')
@@ -832,6 +875,11 @@ file_push(const char *name, const char *abs, int depth)
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		return NULL;
 	}
+	if (st.st_size > PARSE_MAXSIZE) {
+		close(fd);
+		errno = EFBIG;
+		return NULL;
+	}
 	for (i = 0; i < nread_files; i++)
 		if (read_files[i].dev == st.st_dev &&
 		    read_files[i].ino == st.st_ino) {
@@ -923,6 +971,12 @@ include_glob(const char *pattern)
 		conf_error("include \"%s\": cannot list %s", pattern, abs);
 		goto done;
 	}
+	if (g.gl_pathc > (size_t)(PARSE_MAXFILES - nread_files)) {
+		conf_error("include \"%s\": %zu files match, more than the "
+		    "%d a configuration may read", pattern, g.gl_pathc,
+		    PARSE_MAXFILES);
+		goto done;
+	}
 	/*
 	 * Each match goes right after the includer, so the list ends with
 	 * the first match: the current file, the one read next.
@@ -934,6 +988,10 @@ include_glob(const char *pattern)
 				conf_error("include \"%s\": %s is read "
 				    "already; include each file once",
 				    pattern, g.gl_pathv[i]);
+			else if (errno == EFBIG)
+				conf_error("include \"%s\": %s is larger than "
+				    "%d bytes: is it a configuration file?",
+				    pattern, g.gl_pathv[i], PARSE_MAXSIZE);
 			else if (errno == EMFILE)
 				conf_error("include \"%s\": too many files "
 				    "(at most %d)", pattern, PARSE_MAXFILES);
@@ -1513,8 +1571,9 @@ vendor_source(const char *s)
 		if (bits >= 8)
 			continue;
 		if (cd.cd_addr[i] & (bits <= 0 ? 0xff : 0xff >> bits)) {
-			conf_error("source %s has bits set past its /%d prefix; "
-			    "write the network address", s, cd.cd_prefix);
+			conf_error("source %s has bits set past its /%d "
+			    "prefix; write the network address", s,
+			    cd.cd_prefix);
 			return;
 		}
 	}

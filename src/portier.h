@@ -167,6 +167,21 @@ struct pt_vendor	*config_vendor_of_user(struct pt_config *, const char *);
 struct pt_access	*config_access(struct pt_vendor *, const char *);
 const char		*config_proto_name(enum pt_proto);
 
+/* ---- policy.c: windows and sources, evaluated at a given time ---------- */
+
+/* 1 and *END if a window of AC is open at NOW in timezone TZ. */
+int	 policy_window_now(const struct pt_access *, const char *tz,
+	    time_t now, time_t *end);
+/* When the next window opens after NOW (within a week), or 0. */
+time_t	 policy_window_next(const struct pt_access *, const char *tz,
+	    time_t now);
+const char *policy_hhmm(time_t, const char *tz, char *, size_t);
+const char *policy_when(time_t, const char *tz, char *, size_t);
+/* The local day as YYYYMMDD, for counting lockouts per day. */
+int	 policy_day(time_t, const char *tz);
+/* 1 if PEER ("addr:port", "[v6]:port") is in the vendor's sources. */
+int	 policy_source_ok(const struct pt_vendor *, const char *peer);
+
 /* ---- log.c --------------------------------------------------------------- */
 
 void	log_init(int foreground, int facility);
@@ -266,6 +281,96 @@ struct pam_job	*pam_job_start(struct event_base *, const char *service,
 		    const char *user, char *password, const char *rhost,
 		    void (*done)(void *, int, const char *), void *arg);
 void		 pam_job_cancel(struct pam_job *);
+
+/* ---- monitor.c, monitor-*.c: the monitor's internals --------------------- */
+
+struct store;
+struct msgchan;
+struct msg_in;
+struct monagent;
+
+/* A session as the monitor sees it: a state gates what it may ask. */
+enum mon_state {
+	MS_NEW = 0x01,		/* the parent announced it */
+	MS_HELLO = 0x02,	/* it introduced itself: may authenticate */
+	MS_AUTH_WAIT = 0x04,	/* a PAM helper is running for it */
+	MS_PASSWORD_OK = 0x08,	/* first factor passed: may send a code */
+	MS_AUTHED = 0x10,	/* authenticated: may ask for a target */
+	MS_AUTHZ = 0x20,	/* a target was allowed: may show its key */
+	MS_HOSTKEY_OK = 0x40,	/* the target's key matched its pin */
+	MS_RELAY = 0x80,	/* credentials given: relaying */
+};
+
+/* What the monitor answers a login attempt. */
+enum auth_result {
+	AUTH_FAIL = 0,		/* try again (the text says how many left) */
+	AUTH_NEED_CODE = 1,	/* password accepted: ask for the code */
+	AUTH_OK = 2,
+	AUTH_LOCKED = 3,	/* final: the account is locked */
+	AUTH_DENIED = 4,	/* final: the account cannot log in */
+};
+
+struct msession {
+	TAILQ_ENTRY(msession)	 ms_entry;
+	char			 ms_sid[PT_SID_LEN + 1];
+	char			 ms_peer[80];
+	char			 ms_user[PT_NAME_MAX];
+	char			 ms_target[PT_NAME_MAX];
+	pid_t			 ms_pid;
+	int			 ms_state;
+	struct msgchan		*ms_chan;
+	struct pam_job		*ms_pam;
+	struct monagent		*ms_agent;
+	int			 ms_gone;	/* channel closed */
+};
+TAILQ_HEAD(msessions, msession);
+
+extern struct store	*mon_store;
+extern struct pt_config	*mon_conf;
+extern struct event_base *mon_base;
+extern struct msgchan	*mon_parent;
+struct msession	*mon_session_find(const char *sid);
+/* Ask the parent to kill a session that broke the rules. */
+void	mon_kill(struct msession *, const char *why);
+
+/* monitor-auth.c: the session's questions, one handler per request. */
+int	monauth_password(struct msession *, struct msg_in *);
+int	monauth_code(struct msession *, struct msg_in *);
+int	monauth_targets(struct msession *, struct msg_in *);
+int	monauth_authz(struct msession *, struct msg_in *);
+int	monauth_hostkey(struct msession *, struct msg_in *);
+int	monauth_cred(struct msession *, struct msg_in *);
+/* portierctl target trust: show, then pin, the key a target presents. */
+int	monauth_trust(struct msgchan *, struct msg_in *);
+/* The host key last seen on a target without a pin. */
+int	monauth_seen_key(const char *target, const char **type,
+	    const char **blob, const char **fp);
+
+/* monitor-agent.c: an ssh-agent holding one target key for one session. */
+struct monagent	*monagent_new(const char *key_text, int *session_fd);
+void		 monagent_free(struct monagent *);
+/* Write an audit row and a log line; exits if the trail cannot be written. */
+void	mon_audit(const char *actor, const char *event, const char *target,
+	    const char *source, const char *session, const char *reason);
+/* Load the vault key for one use; the caller wipes it. */
+int	mon_vault_key(uint8_t key[32]);
+
+/* monitor-ctl.c: administrators' requests, relayed by the control process.
+ * Each message starts with the administrator's uid (added by control).
+ * Returns 1 if the type is not one of its own, 0 handled, -1 malformed. */
+int	monctl_dispatch(struct msgchan *, struct msg_in *);
+
+/* totp.c: RFC 6238 codes, SHA-1, 6 digits, 30-second steps. */
+#define TOTP_SEED_LEN	20
+#define TOTP_STEP	30
+int	totp_seed_new(uint8_t seed[TOTP_SEED_LEN]);
+/* "otpauth://totp/Portier:USER?secret=BASE32&issuer=Portier&..." */
+char	*totp_uri(const char *issuer, const char *user,
+	    const uint8_t *seed, size_t seedlen);
+/* 0 and *STEP (the matching time step) if CODE is valid at NOW within
+ * +-WINDOW steps; -1 otherwise. */
+int	totp_verify(const uint8_t *seed, size_t seedlen, const char *code,
+	    time_t now, int window, int64_t *step);
 
 /* ---- monitor.c, recorder.c, control.c, session.c: process bodies -------- */
 

@@ -3,26 +3,44 @@
  *
  * It speaks the message layer over the control socket, one request at a
  * time, and prints answers for people (default) or for scripts (--json).
+ * Commands that carry a secret (a TOTP enrolment URI, a target's password
+ * or private key) wipe every buffer that held it once it is sent or shown.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <png.h>
+#include <qrencode.h>
+
 #include "portier.h"
 #include "msg.h"
+#include "store.h"
+
+#define CTL_FILE_MAX	(16 * 1024)	/* a key file */
+#define CTL_PASSWORD_MAX 1024
+#define QR_QUIET_TERM	2	/* modules of margin in a terminal */
+#define QR_QUIET_PNG	4	/* and in a PNG, as the standard asks */
+#define QR_PNG_SCALE	8	/* pixels per module */
 
 static int		 json;
 static const char	*sockpath = PT_DEF_CONTROL;
 static struct msg_in	 in;
+
+static const char	*unlink_on_die;	/* a half-written file */
 
 static __attribute__((noreturn)) void
 usage(void)
@@ -34,7 +52,17 @@ usage(void)
 	    "  audit [--since TIME]   the audit trail; TIME is YYYY-MM-DD,\n"
 	    "                         \"YYYY-MM-DD HH:MM[:SS]\" (UTC) or an age\n"
 	    "                         such as 30m, 2h, 7d\n"
-	    "  audit verify           check the audit trail's hash chain\n");
+	    "  audit verify           check the audit trail's hash chain\n"
+	    "  user add NAME --vendor VENDOR [--name \"FULL NAME\"]\n"
+	    "                         add a vendor's user the policy declares\n"
+	    "  user list              users, their TOTP state and lockouts\n"
+	    "  user unlock NAME       lift a lockout\n"
+	    "  user key add NAME FILE add the SSH public key in FILE (.pub)\n"
+	    "  totp enroll NAME [--png FILE] [--force]\n"
+	    "                         new verification code app: show its QR\n"
+	    "                         code once (and write it to a new PNG)\n"
+	    "  target credential set TARGET ACCOUNT --key FILE | --password-stdin\n"
+	    "                         what Portier logs in to TARGET with\n");
 	exit(2);
 }
 
@@ -43,6 +71,8 @@ die(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (unlink_on_die != NULL)
+		(void)unlink(unlink_on_die);
 	fprintf(stderr, "portierctl: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -350,18 +380,691 @@ cmd_audit_verify(int fd)
 	return ok ? 0 : 3;
 }
 
+/* ---- helpers for the commands below ------------------------------------ */
+
+/* A one-answer request: the daemon says what it did in a CTL_OK. */
+static int
+ctl_request_ok(int fd, struct msg *m)
+{
+	struct msg_in	*mi;
+	char		 text[1024];
+
+	ctl_send(fd, m);
+	mi = ctl_recv(fd);
+	if (mi->mi_type != MSG_CTL_OK ||
+	    m_get_str(mi, text, sizeof(text)) == -1 || m_end(mi) == -1)
+		ctl_bad();
+	if (json) {
+		printf("{\"ok\": true, \"message\": ");
+		json_str(text);
+		printf("}\n");
+	} else
+		printf("%s\n", text);
+	return 0;
+}
+
+/* Refuse, before anything is sent, what the daemon would refuse. */
+static void
+check_name(const char *what, const char *s)
+{
+	if (*s == '\0' || strlen(s) > STORE_NAME_MAX)
+		die("%s names are 1 to %d characters: \"%s\"", what,
+		    STORE_NAME_MAX, s);
+}
+
+/*
+ * The whole of a small regular file, NUL-terminated; *LEN without the NUL.
+ * It may hold a secret: release it with freezero(buf, *len + 1).
+ */
+static char *
+read_small_file(const char *path, size_t max, size_t *len)
+{
+	struct stat	 sb;
+	char		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		die("%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) == -1)
+		die("%s: %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		die("%s: not a regular file", path);
+	if (sb.st_size > (off_t)max)
+		die("%s: larger than %zu bytes: is it the right file?", path,
+		    max);
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (off < (size_t)sb.st_size) {
+		n = read(fd, buf + off, (size_t)sb.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			die("%s: %s", path, strerror(errno));
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*len = off;
+	return buf;
+}
+
+/* ---- user -------------------------------------------------------------- */
+
+static int
+cmd_user_add(int fd, const char *user, const char *vendor,
+    const char *fullname)
+{
+	struct msg	*m;
+
+	check_name("user", user);
+	check_name("vendor", vendor);
+	if (strlen(fullname) > STORE_FULLNAME_MAX)
+		die("--name: at most %d bytes", STORE_FULLNAME_MAX);
+	m = m_create(MSG_CTL_USER_ADD, 0, -1);
+	m_add_str(m, user);
+	m_add_str(m, vendor);
+	m_add_str(m, fullname);
+	return ctl_request_ok(fd, m);
+}
+
+static int
+cmd_user_list(int fd)
+{
+	static const char *states[] = { "none", "pending", "active" };
+	char		 user[STORE_NAME_MAX + 1], vendor[STORE_NAME_MAX + 1];
+	char		 fullname[STORE_FULLNAME_MAX + 1], tbuf[32], locked[48];
+	struct msg_in	*mi;
+	uint32_t	 totp, failures;
+	int64_t		 until;
+	time_t		 now = time(NULL);
+	int		 first = 1;
+
+	ctl_send(fd, m_create(MSG_CTL_USER_LIST, 0, -1));
+	if (json)
+		printf("[");
+	for (;;) {
+		mi = ctl_recv(fd);
+		if (mi->mi_type == MSG_CTL_END)
+			break;
+		if (mi->mi_type != MSG_CTL_USER_INFO ||
+		    m_get_str(mi, user, sizeof(user)) == -1 ||
+		    m_get_str(mi, vendor, sizeof(vendor)) == -1 ||
+		    m_get_str(mi, fullname, sizeof(fullname)) == -1 ||
+		    m_get_u32(mi, &totp) == -1 ||
+		    m_get_i64(mi, &until) == -1 ||
+		    m_get_u32(mi, &failures) == -1 || m_end(mi) == -1 ||
+		    totp > 2)
+			ctl_bad();
+		if (json) {
+			printf("%s\n {\"user\": ", first ? "" : ",");
+			json_str(user);
+			printf(", \"vendor\": ");
+			json_str(vendor);
+			printf(", \"full_name\": ");
+			json_str(fullname);
+			printf(", \"totp\": %u, \"totp_state\": \"%s\", "
+			    "\"locked_until\": %lld, \"locked\": %s, "
+			    "\"failures\": %u}", totp, states[totp],
+			    (long long)until, until > now ? "true" : "false",
+			    failures);
+		} else {
+			if (first)
+				printf("%-20s %-16s %-8s %-22s %8s  %s\n",
+				    "USER", "VENDOR", "TOTP", "LOCKED",
+				    "FAILURES", "NAME");
+			if (until > now)
+				snprintf(locked, sizeof(locked), "until %s",
+				    fmt_time(until, tbuf, sizeof(tbuf)));
+			else
+				strlcpy(locked, "-", sizeof(locked));
+			printf("%-20s %-16s %-8s %-22s %8u  %s\n", user, vendor,
+			    states[totp], locked, failures, fullname);
+		}
+		first = 0;
+	}
+	if (json)
+		printf("%s]\n", first ? "" : "\n");
+	else if (first)
+		printf("no users yet: add one with portierctl user add NAME "
+		    "--vendor VENDOR\n");
+	return 0;
+}
+
+static int
+cmd_user_unlock(int fd, const char *user)
+{
+	struct msg	*m;
+
+	check_name("user", user);
+	m = m_create(MSG_CTL_USER_UNLOCK, 0, -1);
+	m_add_str(m, user);
+	return ctl_request_ok(fd, m);
+}
+
+/* The one key line of a .pub file: blank lines and # comments skipped. */
+static int
+cmd_user_key_add(int fd, const char *user, const char *path)
+{
+	char		*buf, *line, *key = NULL, *next;
+	size_t		 len;
+	struct msg	*m;
+
+	check_name("user", user);
+	buf = read_small_file(path, CTL_FILE_MAX, &len);
+	if (memchr(buf, '\0', len) != NULL || strstr(buf, "PRIVATE KEY"))
+		die("%s is not a public key file%s", path,
+		    strstr(buf, "PRIVATE KEY") ? " but a private key: give "
+		    "the .pub file next to it (and keep that one secret)" : "");
+	for (line = buf; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		line += strspn(line, " \t");
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (key != NULL)
+			die("%s holds more than one key: add them one at a "
+			    "time", path);
+		key = line;
+	}
+	if (key == NULL)
+		die("%s holds no key", path);
+	if (strlen(key) > STORE_KEYBLOB_MAX + 512)
+		die("%s: the key line is too long", path);
+	m = m_create(MSG_CTL_USER_KEY_ADD, 0, -1);
+	m_add_str(m, user);
+	m_add_str(m, key);
+	free(buf);
+	return ctl_request_ok(fd, m);
+}
+
+/* ---- totp -------------------------------------------------------------- */
+
+static int
+qr_dark(const QRcode *qr, int quiet, int x, int y)
+{
+	x -= quiet;
+	y -= quiet;
+	if (x < 0 || y < 0 || x >= qr->width || y >= qr->width)
+		return 0;
+	return qr->data[y * qr->width + x] & 1;
+}
+
+/*
+ * Two modules per character cell with half blocks.  Light modules are
+ * drawn, dark ones left blank, as qrencode -t UTF8 does for the usual
+ * light-on-dark terminal; on a terminal the colours are set, so that a
+ * light-background terminal shows the same, scannable, code.
+ */
+static void
+qr_print(const QRcode *qr)
+{
+	static const char *cells[4] = { " ", "\u2584", "\u2580", "\u2588" };
+	int	 n = qr->width + 2 * QR_QUIET_TERM, x, y, top, bot;
+	int	 tty = isatty(STDOUT_FILENO);
+
+	for (y = 0; y < n; y += 2) {
+		if (tty)
+			fputs("\033[97;40m", stdout);
+		for (x = 0; x < n; x++) {
+			top = !qr_dark(qr, QR_QUIET_TERM, x, y);
+			bot = y + 1 < n ?
+			    !qr_dark(qr, QR_QUIET_TERM, x, y + 1) : 0;
+			fputs(cells[top << 1 | bot], stdout);
+		}
+		fputs(tty ? "\033[0m\n" : "\n", stdout);
+	}
+}
+
+static void
+png_die(png_structp png, png_const_charp msg)
+{
+	die("%s: %s", unlink_on_die ? unlink_on_die : "PNG", msg);
+}
+
+static void
+png_warn(png_structp png, png_const_charp msg)
+{
+}
+
+/* A grayscale PNG of QR, to FD (a new file); dies on any error. */
+static void
+qr_png(const QRcode *qr, int fd, const char *path)
+{
+	png_structp	 png;
+	png_infop	 info;
+	png_bytep	 row;
+	FILE		*fp;
+	int		 side, x, y;
+
+	side = (qr->width + 2 * QR_QUIET_PNG) * QR_PNG_SCALE;
+	if ((fp = fdopen(fd, "wb")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	if ((png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL,
+	    png_die, png_warn)) == NULL ||
+	    (info = png_create_info_struct(png)) == NULL)
+		die("%s: libpng cannot start", path);
+	png_init_io(png, fp);
+	png_set_IHDR(png, info, (png_uint_32)side, (png_uint_32)side, 8,
+	    PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+	    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(png, info);
+	row = xmalloc((size_t)side);
+	for (y = 0; y < side; y++) {
+		for (x = 0; x < side; x++)
+			row[x] = qr_dark(qr, QR_QUIET_PNG, x / QR_PNG_SCALE,
+			    y / QR_PNG_SCALE) ? 0 : 255;
+		png_write_row(png, row);
+	}
+	png_write_end(png, info);
+	png_destroy_write_struct(&png, &info);
+	freezero(row, (size_t)side);
+	if (fflush(fp) == EOF || fsync(fileno(fp)) == -1 || fclose(fp) == EOF)
+		die("%s: %s", path, strerror(errno));
+}
+
+static int
+cmd_totp_enroll(int fd, const char *user, const char *png, int force)
+{
+	struct msg_in	*mi;
+	struct msg	*m;
+	QRcode		*qr;
+	char		 uri[2048];
+	int		 pfd = -1;
+
+	check_name("user", user);
+	/* The file first: enrolling replaces the app, there is no retry. */
+	if (png != NULL) {
+		pfd = open(png, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (pfd == -1 && errno == EEXIST)
+			die("%s exists: give a new file name (the QR code "
+			    "holds a secret; no file is overwritten)", png);
+		if (pfd == -1)
+			die("%s: %s", png, strerror(errno));
+		unlink_on_die = png;
+	}
+	m = m_create(MSG_CTL_TOTP_ENROLL, 0, -1);
+	m_add_str(m, user);
+	m_add_u32(m, force != 0);
+	ctl_send(fd, m);
+	mi = ctl_recv(fd);
+	if (mi->mi_type != MSG_CTL_TOTP_URI ||
+	    m_get_str(mi, uri, sizeof(uri)) == -1 || m_end(mi) == -1)
+		ctl_bad();
+	m_in_clear(mi);
+	if ((qr = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8,
+	    1)) == NULL) {
+		explicit_bzero(uri, sizeof(uri));
+		die("cannot make a QR code: %s; the enrolment is done: run "
+		    "the command again for a new one", strerror(errno));
+	}
+	if (pfd != -1)
+		qr_png(qr, pfd, png);
+	unlink_on_die = NULL;
+	if (json) {
+		printf("{\"user\": ");
+		json_str(user);
+		printf(", \"uri\": ");
+		json_str(uri);
+		if (png != NULL) {
+			printf(", \"png\": ");
+			json_str(png);
+		}
+		printf("}\n");
+	} else {
+		printf("Verification code app for %s: scan this with the "
+		    "vendor's authenticator app;\nthe first code they enter "
+		    "at login confirms it.  It is shown only this once.\n\n",
+		    user);
+		qr_print(qr);
+		printf("\n%s\n", uri);
+		if (png != NULL)
+			printf("\nQR code written to %s (mode 0600); delete it "
+			    "once scanned: it holds the secret.\n", png);
+	}
+	fflush(stdout);
+	explicit_bzero(qr->data, (size_t)qr->width * (size_t)qr->width);
+	QRcode_free(qr);
+	explicit_bzero(uri, sizeof(uri));
+	return 0;
+}
+
+/* ---- target ------------------------------------------------------------ */
+
+/*
+ * One line from standard input, without its newline, unbuffered so that
+ * no stdio buffer keeps a copy; a terminal does not echo it.
+ */
+static char *
+read_password(const char *target, const char *account, size_t *len)
+{
+	struct termios	 t, saved;
+	char		*pw;
+	size_t		 n = 0;
+	ssize_t		 r;
+	char		 c;
+	int		 tty = isatty(STDIN_FILENO), echo_off = 0;
+
+	if (tty) {
+		fprintf(stderr, "Password of %s on %s: ", account, target);
+		if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+			t = saved;
+			t.c_lflag &= ~(tcflag_t)ECHO;
+			echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0;
+		}
+	}
+	pw = xmalloc(CTL_PASSWORD_MAX + 1);
+	for (;;) {
+		r = read(STDIN_FILENO, &c, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (n == CTL_PASSWORD_MAX) {
+			freezero(pw, CTL_PASSWORD_MAX + 1);
+			die("the password is longer than %d bytes",
+			    CTL_PASSWORD_MAX);
+		}
+		pw[n++] = c;
+	}
+	c = 0;
+	if (echo_off) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	if (r == -1) {
+		freezero(pw, CTL_PASSWORD_MAX + 1);
+		die("reading the password: %s", strerror(errno));
+	}
+	if (n > 0 && pw[n - 1] == '\r')
+		n--;
+	pw[n] = '\0';
+	if (n == 0) {
+		freezero(pw, CTL_PASSWORD_MAX + 1);
+		die("empty password: give it on standard input, e.g. from a "
+		    "password manager");
+	}
+	if (memchr(pw, '\0', n) != NULL) {
+		freezero(pw, CTL_PASSWORD_MAX + 1);
+		die("the password holds a NUL byte");
+	}
+	*len = n;
+	return pw;
+}
+
+static int
+cmd_cred_set(int fd, const char *target, const char *account,
+    const char *keyfile)
+{
+	struct msg	*m;
+	char		*secret;
+	size_t		 len, size;
+	int		 rc;
+
+	check_name("target", target);
+	check_name("account", account);
+	if (keyfile != NULL) {
+		secret = read_small_file(keyfile, CTL_FILE_MAX, &len);
+		size = len + 1;
+		if (strncmp(secret, "ssh-", 4) == 0 ||
+		    strncmp(secret, "ecdsa-", 6) == 0) {
+			freezero(secret, size);
+			die("%s is a public key: give the private key file",
+			    keyfile);
+		}
+		if (len == 0) {
+			freezero(secret, size);
+			die("%s is empty", keyfile);
+		}
+	} else {
+		secret = read_password(target, account, &len);
+		size = CTL_PASSWORD_MAX + 1;
+	}
+	m = m_create(MSG_CTL_CRED_SET, 0, -1);
+	m_add_str(m, target);
+	m_add_str(m, account);
+	m_add_u32(m, keyfile != NULL ? STORE_CRED_KEY : STORE_CRED_PASSWORD);
+	m_add_data(m, secret, len);
+	freezero(secret, size);
+	rc = ctl_request_ok(fd, m);	/* m_free() wipes the message */
+	return rc;
+}
+
+/* ---- command line ------------------------------------------------------ */
+
+/*
+ * Each command parses its own arguments with getopt_long (options and
+ * operands in any order); --json is accepted everywhere.  ARGV[0] is the
+ * command's last word.
+ */
+struct cmd_args {
+	char		*a[3];		/* operands */
+	int		 na;
+	const char	*since, *vendor, *name, *png, *key;
+	int		 force, password_stdin;
+};
+
+enum {
+	OPT_JSON = 256, OPT_SINCE, OPT_VENDOR, OPT_NAME, OPT_PNG, OPT_FORCE,
+	OPT_KEY, OPT_PASSWORD_STDIN
+};
+
+static void
+cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
+    int maxargs, struct cmd_args *ca)
+{
+	int	 ch;
+
+	memset(ca, 0, sizeof(*ca));
+	optind = 0;	/* glibc: start afresh */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_SINCE:
+			ca->since = optarg;
+			break;
+		case OPT_VENDOR:
+			ca->vendor = optarg;
+			break;
+		case OPT_NAME:
+			ca->name = optarg;
+			break;
+		case OPT_PNG:
+			ca->png = optarg;
+			break;
+		case OPT_FORCE:
+			ca->force = 1;
+			break;
+		case OPT_KEY:
+			ca->key = optarg;
+			break;
+		case OPT_PASSWORD_STDIN:
+			ca->password_stdin = 1;
+			break;
+		case ':':
+			fprintf(stderr, "portierctl: %s: %s needs an "
+			    "argument\n", cmd, argv[optind - 1]);
+			usage();
+		default:
+			fprintf(stderr, "portierctl: %s: unknown option "
+			    "\"%s\"\n", cmd, argv[optind - 1]);
+			usage();
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (ca->na == maxargs) {
+			fprintf(stderr, "portierctl: %s: unexpected argument "
+			    "\"%s\"\n", cmd, argv[optind]);
+			usage();
+		}
+		ca->a[ca->na++] = argv[optind];
+	}
+}
+
+static void
+cmd_need(const char *cmd, const struct cmd_args *ca, int n, const char *what)
+{
+	if (ca->na < n) {
+		fprintf(stderr, "portierctl: %s: expected %s\n", cmd, what);
+		usage();
+	}
+}
+
+#define O_JSON		{ "json", no_argument, NULL, OPT_JSON }
+#define O_END		{ NULL, 0, NULL, 0 }
+
+static int
+run_status(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON, O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("status", argc, argv, opts, 0, &ca);
+	return cmd_status(ctl_connect());
+}
+
+static int
+run_audit(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON,
+	    { "since", required_argument, NULL, OPT_SINCE }, O_END };
+	struct cmd_args	 ca;
+	int64_t		 t;
+
+	cmd_parse("audit", argc, argv, opts, 1, &ca);
+	if (ca.na == 1) {
+		if (strcmp(ca.a[0], "verify") != 0) {
+			fprintf(stderr, "portierctl: audit: unexpected "
+			    "argument \"%s\"\n", ca.a[0]);
+			usage();
+		}
+		if (ca.since != NULL)
+			usage();
+		return cmd_audit_verify(ctl_connect());
+	}
+	t = ca.since ? parse_since(ca.since) : 0;
+	return cmd_audit(ctl_connect(), t);
+}
+
+static int
+run_user_add(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON,
+	    { "vendor", required_argument, NULL, OPT_VENDOR },
+	    { "name", required_argument, NULL, OPT_NAME }, O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("user add", argc, argv, opts, 1, &ca);
+	cmd_need("user add", &ca, 1, "a user name");
+	if (ca.vendor == NULL) {
+		fprintf(stderr, "portierctl: user add: --vendor VENDOR is "
+		    "required: the vendor the policy declares %s under\n",
+		    ca.a[0]);
+		usage();
+	}
+	return cmd_user_add(ctl_connect(), ca.a[0], ca.vendor,
+	    ca.name ? ca.name : "");
+}
+
+static int
+run_user_list(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON, O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("user list", argc, argv, opts, 0, &ca);
+	return cmd_user_list(ctl_connect());
+}
+
+static int
+run_user_unlock(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON, O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("user unlock", argc, argv, opts, 1, &ca);
+	cmd_need("user unlock", &ca, 1, "a user name");
+	return cmd_user_unlock(ctl_connect(), ca.a[0]);
+}
+
+static int
+run_user_key_add(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON, O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("user key add", argc, argv, opts, 2, &ca);
+	cmd_need("user key add", &ca, 2, "a user name and a public key file");
+	return cmd_user_key_add(ctl_connect(), ca.a[0], ca.a[1]);
+}
+
+static int
+run_totp_enroll(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON,
+	    { "png", required_argument, NULL, OPT_PNG },
+	    { "force", no_argument, NULL, OPT_FORCE }, O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("totp enroll", argc, argv, opts, 1, &ca);
+	cmd_need("totp enroll", &ca, 1, "a user name");
+	return cmd_totp_enroll(ctl_connect(), ca.a[0], ca.png, ca.force);
+}
+
+static int
+run_cred_set(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON,
+	    { "key", required_argument, NULL, OPT_KEY },
+	    { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
+	    O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("target credential set", argc, argv, opts, 2, &ca);
+	cmd_need("target credential set", &ca, 2, "a target and an account");
+	if ((ca.key != NULL) == ca.password_stdin) {
+		fprintf(stderr, "portierctl: target credential set: give "
+		    "either --key FILE or --password-stdin\n");
+		usage();
+	}
+	return cmd_cred_set(ctl_connect(), ca.a[0], ca.a[1], ca.key);
+}
+
+/* Longer commands first: "audit verify" is found as "audit" + operand. */
+static const struct ctl_cmd {
+	const char	*cc_words[3];
+	int		 (*cc_run)(int, char **);
+} ctl_cmds[] = {
+	{ { "status" }, run_status },
+	{ { "audit" }, run_audit },
+	{ { "user", "add" }, run_user_add },
+	{ { "user", "list" }, run_user_list },
+	{ { "user", "unlock" }, run_user_unlock },
+	{ { "user", "key", "add" }, run_user_key_add },
+	{ { "totp", "enroll" }, run_totp_enroll },
+	{ { "target", "credential", "set" }, run_cred_set },
+};
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "since", required_argument, NULL, 'S' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*since = NULL, *env;
-	int		 ch, fd;
+	const struct ctl_cmd *cc;
+	const char	*env;
+	size_t		 i;
+	int		 ch, n;
 
 	if ((env = getenv("PORTIER_CONTROL")) != NULL && *env != '\0')
 		sockpath = env;
@@ -382,47 +1085,17 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	{
-		const char *cmd = argv[0];
-		int	 i;
-
-		for (i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "--json") == 0)
-				json = 1;
-			else if (strcmp(argv[i], "--since") == 0 &&
-			    i + 1 < argc)
-				since = argv[++i];
-			else if (strncmp(argv[i], "--since=", 8) == 0)
-				since = argv[i] + 8;
-			else if (strcmp(cmd, "audit") == 0 &&
-			    strcmp(argv[i], "verify") == 0 && i == 1)
-				continue;
-			else {
-				fprintf(stderr, "portierctl: %s: unexpected "
-				    "argument \"%s\"\n", cmd, argv[i]);
-				usage();
-			}
-		}
-		if (strcmp(cmd, "status") == 0 && argc == 1) {
-			fd = ctl_connect();
-			return cmd_status(fd);
-		}
-		if (strcmp(cmd, "audit") == 0) {
-			int	 verify = argc > 1 &&
-			    strcmp(argv[1], "verify") == 0;
-
-			if (verify && since != NULL)
-				usage();
-			if (!verify) {
-				int64_t t = since ? parse_since(since) : 0;
-
-				fd = ctl_connect();
-				return cmd_audit(fd, t);
-			}
-			fd = ctl_connect();
-			return cmd_audit_verify(fd);
-		}
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		cc = &ctl_cmds[i];
+		for (n = 0; n < 3 && cc->cc_words[n] != NULL; n++)
+			if (n >= argc || strcmp(argv[n], cc->cc_words[n]) != 0)
+				break;
+		if (n < 3 && cc->cc_words[n] != NULL)
+			continue;
+		/* argv[n - 1], the last word, stands as the program name. */
+		return cc->cc_run(argc - n + 1, argv + n - 1);
 	}
-	fprintf(stderr, "portierctl: unknown command \"%s\"\n", argv[0]);
+	fprintf(stderr, "portierctl: unknown command \"%s%s%s\"\n", argv[0],
+	    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
 	usage();
 }

@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +227,16 @@ parent_child_setup(int *keep, size_t nkeep)
 	size_t		 i;
 	int		 sigs[] = { SIGCHLD, SIGHUP, SIGINT, SIGTERM };
 
+	/*
+	 * The parent's event base is shared with the child through fork:
+	 * give the child its own epoll instance, then drop the base, so
+	 * the parent's events and signal handlers go with it.
+	 */
+	if (base != NULL) {
+		(void)event_reinit(base);
+		event_base_free(base);
+		base = NULL;
+	}
 	qsort(keep, nkeep, sizeof(int), int_cmp);
 	for (i = 0; i < nkeep; i++) {
 		if (keep[i] < (int)from)
@@ -465,6 +477,120 @@ session_reaped(struct psession *ps, int status)
 	free(ps);
 }
 
+/* ---- upstream connections ------------------------------------------------- */
+
+#define UPSTREAM_TIMEOUT	10	/* seconds */
+
+struct upstream {
+	char		 up_sid[PT_SID_LEN + 1];
+	char		 up_name[300];
+	int		 up_fd;
+	struct event	*up_ev;
+};
+
+static void
+upstream_done(struct upstream *up, int err, const char *text)
+{
+	struct psession	*ps;
+	struct msg	*m;
+	char		 buf[512];
+
+	if ((ps = session_find(up->up_sid)) == NULL) {
+		if (up->up_fd != -1)
+			close(up->up_fd);
+	} else {
+		if (err != 0) {
+			snprintf(buf, sizeof(buf), "cannot reach %s: %s",
+			    up->up_name, text);
+			log_warnx("session %s: %s", up->up_sid, buf);
+			if (up->up_fd != -1)
+				close(up->up_fd);
+			up->up_fd = -1;
+		} else
+			buf[0] = '\0';
+		m = m_create(MSG_SESS_UPSTREAM, 0, up->up_fd);
+		m_add_u32(m, (uint32_t)err);
+		m_add_str(m, buf);
+		msgchan_send(ps->ps_chan, m);
+	}
+	if (up->up_ev != NULL)
+		event_free(up->up_ev);
+	free(up);
+}
+
+static void
+upstream_connected(evutil_socket_t fd, short ev, void *arg)
+{
+	struct upstream	*up = arg;
+	int		 err = 0;
+	socklen_t	 len = sizeof(err);
+
+	if (ev & EV_TIMEOUT) {
+		upstream_done(up, ETIMEDOUT, "connection timed out");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		/* The session expects a blocking socket (libssh). */
+		int	 fl = fcntl(fd, F_GETFL);
+
+		if (fl != -1)
+			(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	upstream_done(up, err, strerror(err));
+}
+
+/*
+ * Connect to a target for a session the monitor authorised.  The session
+ * process has no connect() in its sandbox: the parent dials and passes
+ * the socket down.  Names are resolved here with the system resolver.
+ */
+static int
+parent_upstream(struct msg_in *mi)
+{
+	char		 sid[PT_SID_LEN + 1], host[256], port[8];
+	struct addrinfo	 hints, *res = NULL;
+	struct upstream	*up;
+	struct timeval	 tv = { UPSTREAM_TIMEOUT, 0 };
+	uint32_t	 p;
+	int		 rc, on = 1;
+
+	if (m_get_str(mi, sid, sizeof(sid)) == -1 ||
+	    m_get_str(mi, host, sizeof(host)) == -1 ||
+	    m_get_u32(mi, &p) == -1 || m_end(mi) == -1 || p == 0 || p > 65535)
+		return -1;
+	up = xcalloc(1, sizeof(*up));
+	strlcpy(up->up_sid, sid, sizeof(up->up_sid));
+	snprintf(up->up_name, sizeof(up->up_name), "%s port %u", host, p);
+	up->up_fd = -1;
+	snprintf(port, sizeof(port), "%u", p);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		upstream_done(up, EHOSTUNREACH, gai_strerror(rc));
+		return 0;
+	}
+	up->up_fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (up->up_fd == -1) {
+		freeaddrinfo(res);
+		upstream_done(up, errno, strerror(errno));
+		return 0;
+	}
+	setsockopt(up->up_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	rc = connect(up->up_fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (rc == -1 && errno != EINPROGRESS) {
+		upstream_done(up, errno, strerror(errno));
+		return 0;
+	}
+	up->up_ev = event_new(base, up->up_fd, EV_WRITE, upstream_connected,
+	    up);
+	event_add(up->up_ev, &tv);
+	return 0;
+}
+
 /* ---- messages from the core processes ----------------------------------- */
 
 static int
@@ -561,6 +687,8 @@ parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 
 	switch (p->p_id) {
 	case PROC_MONITOR:
+		if (mi->mi_type == MSG_PARENT_UPSTREAM)
+			return parent_upstream(mi);
 		if (mi->mi_type != MSG_PARENT_KILL ||
 		    m_get_str(mi, sid, sizeof(sid)) == -1 ||
 		    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)

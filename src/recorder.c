@@ -217,7 +217,8 @@ rec_data(struct rsession *rs, struct msg_in *mi)
 	    m_get_data(mi, &p, &len) == -1 || m_end(mi) == -1)
 		return -1;
 	if (!rs->rs_opened || us < 0 ||
-	    (stream != 'i' && stream != 'o' && stream != 'm'))
+	    (stream != 'i' && stream != 'o' && stream != 'm' &&
+	    stream != 'r'))
 		return -1;
 	snprintf(head, sizeof(head), "[%lld.%06lld, \"%c\", \"",
 	    (long long)(us / 1000000), (long long)(us % 1000000), (char)stream);

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@
 static struct session	 sess;
 
 static const struct session_front *fronts[] = {
-	&session_front_raw,
+	&session_front_ssh,
 };
 
 static const struct session_front *
@@ -92,7 +93,8 @@ session_close(struct session *s, const char *why)
 	log_info("session %s: %s", s->s_sid, why);
 	if (s->s_front->sf_close != NULL)
 		s->s_front->sf_close(s, why);
-	if (!s->s_recorder->mc_dead) {
+	if (!s->s_recorder->mc_dead && !s->s_rec_closed) {
+		s->s_rec_closed = 1;
 		m = m_create(MSG_REC_CLOSE, 0, -1);
 		m_add_i64(m, session_elapsed_us(s));
 		m_add_str(m, why);
@@ -100,6 +102,50 @@ session_close(struct session *s, const char *why)
 		msgchan_flush(s->s_recorder);
 	}
 	event_base_loopexit(s->s_base, NULL);
+}
+
+/*
+ * Ask the monitor and wait for its answer of type WANT.  For the few
+ * questions libssh makes us answer before a callback returns (a login
+ * prompt); anything else the monitor says meanwhile goes to the front end.
+ */
+int
+session_call(struct session *s, struct msg *m, enum msg_type want,
+    enum msg_type alt, struct msg_in *mi)
+{
+	struct msgchan	*mc = s->s_monitor;
+	struct pollfd	 pfd;
+	const char	*why = "";
+	int		 n;
+
+	if (m != NULL && msgchan_send(mc, m) == -1)
+		return -1;
+	msgchan_flush(mc);
+	for (;;) {
+		if (mc->mc_dead)
+			return -1;
+		pfd.fd = mc->mc_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if ((n = poll(&pfd, 1, SESSION_CALL_TIMEOUT * 1000)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warnx("session %s: the monitor did not answer %s",
+			    s->s_sid, msg_name(want));
+			return -1;
+		}
+		if (msg_recv(mc->mc_fd, mi, &why) == -1) {
+			log_warnx("session %s: monitor: %s", s->s_sid, why);
+			return -1;
+		}
+		if (mi->mi_type == want || (alt != 0 && mi->mi_type == alt))
+			return 0;
+		if (s->s_front->sf_monitor == NULL ||
+		    s->s_front->sf_monitor(s, mi) == -1 || m_end(mi) == -1)
+			return -1;
+		m_in_clear(mi);
+	}
 }
 
 static int
@@ -215,68 +261,3 @@ session_run(struct pt_config *cf, struct session_args *sa)
 	msgchan_flush(s->s_monitor);
 	_exit(0);
 }
-
-/* ---- the raw front end ---------------------------------------------------- */
-
-/*
- * A placeholder for protocols whose front end is not built in: it tells
- * the vendor so in one line, records what arrives, and ends at EOF or
- * after a minute of silence.
- */
-struct raw_state {
-	struct event	*rw_ev;
-};
-
-static struct raw_state raw;
-
-static void
-raw_read(evutil_socket_t fd, short ev, void *arg)
-{
-	struct session	*s = arg;
-	char		 buf[4096];
-	ssize_t		 n;
-
-	if (ev & EV_TIMEOUT) {
-		session_close(s, "idle timeout");
-		return;
-	}
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		session_close(s, n == 0 ? "vendor closed the connection" :
-		    "read error");
-		return;
-	}
-	session_record(s, 'i', buf, (size_t)n);
-}
-
-static void
-raw_start(struct session *s)
-{
-	static const char banner[] = "Portier " PORTIER_VERSION
-	    ": this protocol's front end is not available in this build\r\n";
-	struct timeval	 tv = { 60, 0 };
-
-	(void)write(s->s_fd, banner, sizeof(banner) - 1);
-	session_record(s, 'o', banner, sizeof(banner) - 1);
-	fd_nonblock(s->s_fd);
-	raw.rw_ev = event_new(s->s_base, s->s_fd, EV_READ | EV_PERSIST,
-	    raw_read, s);
-	event_add(raw.rw_ev, &tv);
-}
-
-static void
-raw_close(struct session *s, const char *why)
-{
-	if (raw.rw_ev != NULL)
-		event_del(raw.rw_ev);
-	shutdown(s->s_fd, SHUT_RDWR);
-}
-
-const struct session_front session_front_raw = {
-	.sf_name = "ssh",
-	.sf_proto = PT_PROTO_SSH,
-	.sf_start = raw_start,
-	.sf_close = raw_close,
-};

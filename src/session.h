@@ -42,16 +42,29 @@ struct session {
 	struct msgchan			*s_parent;
 	int				 s_fd;		/* the vendor */
 	int				 s_closing;
+	int				 s_rec_closed;
 	char				 s_sid[PT_SID_LEN + 1];
 	char				 s_peer[80];
 	char				 s_local[80];
 	struct timespec			 s_t0;
 };
 
-extern const struct session_front session_front_raw;
+#define SESSION_CALL_TIMEOUT	60	/* seconds: PAM may be slow */
+
+extern const struct session_front session_front_ssh;	/* session-ssh.c */
+
+struct msg;
+enum msg_type;
+/*
+ * A question libssh makes us answer at once: send M (if not NULL) and
+ * wait for the monitor's answer of type WANT (or ALT, if not 0).
+ */
+int	session_call(struct session *, struct msg *, enum msg_type want,
+	    enum msg_type alt, struct msg_in *);
 
 int64_t	session_elapsed_us(struct session *);
-/* Send bytes to the recorder: 'i' vendor input, 'o' output, 'm' marker. */
+/* Send bytes to the recorder: 'i' vendor input, 'o' output, 'r' resize
+ * ("80x24"), 'm' marker (a bastion notice). */
 void	session_record(struct session *, char stream, const void *, size_t);
 void	session_close(struct session *, const char *why);
 

@@ -66,6 +66,40 @@ store_user_get(struct store *st, const char *name, struct store_user *u)
 }
 
 int
+store_user_list(struct store *st,
+    int (*cb)(const struct store_user *, void *), void *arg)
+{
+	struct store_user u;
+	sqlite3		*db = store_db(st);
+	sqlite3_stmt	*stmt;
+	int		 rc, stop = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT name, vendor, full_name, created, "
+	    "disabled, locked_until, failures, lockouts_today, lockout_day "
+	    "FROM users ORDER BY vendor, name", -1, &stmt, NULL) != SQLITE_OK)
+		return store_seterr(st, "users: %s", sqlite3_errmsg(db));
+	while (stop == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&u, 0, sizeof(u));
+		store_col_str(stmt, 0, u.su_name, sizeof(u.su_name));
+		store_col_str(stmt, 1, u.su_vendor, sizeof(u.su_vendor));
+		store_col_str(stmt, 2, u.su_fullname, sizeof(u.su_fullname));
+		u.su_created = sqlite3_column_int64(stmt, 3);
+		u.su_disabled = sqlite3_column_int(stmt, 4);
+		u.su_locked_until = sqlite3_column_int64(stmt, 5);
+		u.su_failures = sqlite3_column_int(stmt, 6);
+		u.su_lockouts_today = sqlite3_column_int(stmt, 7);
+		u.su_lockout_day = sqlite3_column_int(stmt, 8);
+		stop = cb(&u, arg);
+	}
+	sqlite3_finalize(stmt);
+	if (stop != 0)
+		return stop;
+	if (rc != SQLITE_DONE)
+		return store_seterr(st, "users: %s", sqlite3_errmsg(db));
+	return STORE_OK;
+}
+
+int
 store_user_disable(struct store *st, const char *name, int disabled)
 {
 	int	 rc, n;

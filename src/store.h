@@ -89,6 +89,12 @@ int	 store_vendor_add(struct store *, const char *name);
 int	 store_user_add(struct store *, const char *name, const char *vendor,
 	    const char *fullname);
 int	 store_user_get(struct store *, const char *name, struct store_user *);
+/*
+ * Call CB for each user, by vendor then name.  A CB returning non-zero
+ * stops the walk, and store_user_list() returns that value.
+ */
+int	 store_user_list(struct store *,
+	    int (*cb)(const struct store_user *, void *), void *arg);
 int	 store_user_disable(struct store *, const char *name, int disabled);
 /* Count one more failed login; *FAILURES gets the new count. */
 int	 store_user_fail(struct store *, const char *name, int *failures);

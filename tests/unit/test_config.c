@@ -191,7 +191,8 @@ struct parse_case {
 };
 
 #define TARGET_OK \
-	"target \"pacs-01\" {\n\taddress \"127.0.0.1\"\n\taccount \"maint\"\n}\n"
+	"target \"pacs-01\" {\n\taddress \"127.0.0.1\"\n" \
+	"\taccount \"maint\"\n}\n"
 
 static const struct parse_case parse_cases[] = {
 	/* Valid. */
@@ -251,7 +252,8 @@ static const struct parse_case parse_cases[] = {
 	  "$D/portier.conf:2: unknown keyword \"lockuot\" "
 	  "(did you mean \"lockout\"?)" },
 	{ "unknown keyword in a block",
-	  "target \"a\" {\n\taddress \"h\"\n\tacount \"m\"\n\taccount \"m\"\n}\n",
+	  "target \"a\" {\n\taddress \"h\"\n\tacount \"m\"\n"
+	  "\taccount \"m\"\n}\n",
 	  NULL,
 	  "$D/portier.conf:3: unknown keyword \"acount\" "
 	  "(did you mean \"account\"?)" },
@@ -263,6 +265,17 @@ static const struct parse_case parse_cases[] = {
 	{ "unclosed block", "target \"a\" {\n\taddress \"h\"\n", NULL,
 	  "$D/portier.conf:2: syntax error at end of file: something is "
 	  "missing" },
+	{ "misplaced statement",
+	  "vendor \"a\" {\n\twindow every day 08:00-18:00\n}\n", NULL,
+	  "$D/portier.conf:2: \"window\" is not allowed here: it belongs in "
+	  "an access { } block, inside a vendor { } block" },
+	{ "top-level statement in a block",
+	  "target \"a\" {\n\taddress \"h\"\n\taccount \"m\"\n"
+	  "\tlisten on ::1 port 22\n}\n", NULL,
+	  "$D/portier.conf:4: \"listen\" is not allowed here: it belongs at "
+	  "the top level, outside any block" },
+	{ "keyword out of place", "port 22\n", NULL,
+	  "$D/portier.conf:1: syntax error near \"port\"" },
 	{ "unterminated string", "user \"portier\n", NULL,
 	  "$D/portier.conf:1: unterminated quoted string: add the closing \"" },
 	{ "control character", "user \"port\tier\"\n", NULL,
@@ -348,7 +361,8 @@ static const struct parse_case parse_cases[] = {
 	{ "target name", "target \"pacs 01\" {\n\taddress \"h\"\n"
 	  "\taccount \"m\"\n}\n", NULL,
 	  "$D/portier.conf:1: bad target name \"pacs 01\": use 1 to 63 "
-	  "letters, digits, '.', '_' or '-', beginning with a letter or digit" },
+	  "letters, digits, '.', '_' or '-', beginning with a letter or "
+	  "digit" },
 	{ "target name too long",
 	  "target \"a123456789012345678901234567890123456789012345678901234567"
 	  "890123\" {\n\taddress \"h\"\n\taccount \"m\"\n}\n", NULL,
@@ -439,6 +453,18 @@ static const struct parse_case parse_cases[] = {
 	  "$D/portier.conf:1: unknown keyword \"foo\"\n"
 	  "$D/portier.conf:2: lockout 1s is too short; use at least 60s\n"
 	  "$D/portier.conf:3: unknown keyword \"bar\"" },
+	{ "errors on consecutive lines", "foo\nbar\n"
+	  "target \"a\" {\n\tadress \"h\"\n\tacount \"m\"\n}\n", NULL,
+	  "$D/portier.conf:1: unknown keyword \"foo\"\n"
+	  "$D/portier.conf:2: unknown keyword \"bar\"\n"
+	  "$D/portier.conf:4: unknown keyword \"adress\" (did you mean "
+	  "\"address\"?)\n"
+	  "$D/portier.conf:5: unknown keyword \"acount\" (did you mean "
+	  "\"account\"?)\n"
+	  "$D/portier.conf:3: target \"a\" has no address; add one, as in: "
+	  "address \"192.0.2.10\"\n"
+	  "$D/portier.conf:3: target \"a\" has no account; add the one "
+	  "Portier logs in as, as in: account \"maint\"" },
 };
 
 static void
@@ -636,7 +662,8 @@ test_policy(void **state)
 	    "\tuser \"jdoe\"\n"
 	    "\tuser \"asmith\"\n"
 	    "\tsource 192.0.2.0/24\n"
-	    "\tsource {\n\t\t10.1.0.0/16,\n\t\t2001:db8::/32\n\t\t198.51.100.7\n"
+	    "\tsource {\n\t\t10.1.0.0/16,\n\t\t2001:db8::/32\n"
+	    "\t\t198.51.100.7\n"
 	    "\t}\n"
 	    "\taccess \"pacs-01\" {\n"
 	    "\t\twindow every tue,thu 20:00-23:00\n"
@@ -718,7 +745,8 @@ test_policy(void **state)
 	assert_int_equal(wn->wn_start, 20 * 60);
 	assert_int_equal(wn->wn_end, 23 * 60);
 	wn = TAILQ_NEXT(wn, wn_entry);
-	assert_int_equal(wn->wn_days, (1 << 5) | (1 << 6) | (1 << 0) | (1 << 1));
+	assert_int_equal(wn->wn_days,
+	    (1 << 5) | (1 << 6) | (1 << 0) | (1 << 1));
 	assert_int_equal(wn->wn_start, 22 * 60);
 	assert_int_equal(wn->wn_end, 2 * 60);
 	wn = TAILQ_NEXT(wn, wn_entry);
@@ -795,6 +823,56 @@ test_nul_byte(void **state)
 	assert_string_equal(got, want);
 }
 
+/* A file of nonsense gives 50 messages, then one saying it stops. */
+static void
+test_too_many_errors(void **state)
+{
+	struct pt_config	*cf;
+	const char		*got, *p;
+	char			 text[1024], want[PATH_MAX + 64];
+	int			 i, lines = 0;
+
+	(void)state;
+	text[0] = '\0';
+	for (i = 0; i < 100; i++)
+		strlcpy(text + 4 * i, "foo\n", sizeof(text) - 4 * i);
+	put("portier.conf", text, 0644);
+	cf = parse("portier.conf", &got);
+	assert_null(cf);
+	for (p = got; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 51);
+	snprintf(want, sizeof(want), "%s:51: too many errors; fix these "
+	    "first\n", path_of("portier.conf"));
+	assert_string_equal(got + strlen(got) - strlen(want), want);
+}
+
+/* What is too big to be a configuration is not read. */
+static void
+test_too_large(void **state)
+{
+	struct pt_config	*cf;
+	const char		*got;
+	char			 conf[PATH_MAX], big[PATH_MAX];
+	char			 want[2 * PATH_MAX + 128];
+	int			 fd;
+
+	(void)state;
+	strlcpy(conf, path_of("portier.conf"), sizeof(conf));
+	strlcpy(big, path_of("big.conf"), sizeof(big));
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd != -1);
+	assert_int_equal(ftruncate(fd, 2 * 1024 * 1024), 0);
+	close(fd);
+	put("portier.conf", "include \"big.conf\"\n", 0644);
+	cf = parse("portier.conf", &got);
+	assert_null(cf);
+	snprintf(want, sizeof(want), "%s:1: include \"big.conf\": %s is "
+	    "larger than 1048576 bytes: is it a configuration file?\n",
+	    conf, big);
+	assert_string_equal(got, want);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -844,7 +922,8 @@ test_shipped(void **state)
 {
 	struct pt_config	*cf;
 	const char		*top = getenv("top_srcdir"), *got;
-	char			 conf[PATH_MAX], demo[PATH_MAX], text[PATH_MAX + 32];
+	char			 conf[PATH_MAX], demo[PATH_MAX];
+	char			 text[PATH_MAX + 32];
 
 	(void)state;
 	if (top == NULL || *top == '\0')
@@ -1003,6 +1082,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nul_byte, dir_setup,
 		    dir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, dir_setup,
+		    dir_teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_errors,
+		    dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_too_large, dir_setup,
 		    dir_teardown),
 		cmocka_unit_test_setup_teardown(test_relative_name, dir_setup,
 		    dir_teardown),

@@ -1,0 +1,694 @@
+/*
+ * monitor-auth.c: the monitor's answers to a session's questions, from
+ * the first factor to the target's credentials.
+ *
+ *	AUTH_PASSWORD	PAM, in a helper process (monitor-pam.c)
+ *	AUTH_CODE	TOTP; a code already used is refused, for good
+ *	TARGETS		what this user may pick, with each window's state
+ *	AUTHZ		policy, source address, window; then the parent
+ *			connects to the target for the session
+ *	HOSTKEY		the target's key against the pin an admin set
+ *	CRED		a password, or an agent that signs with the key
+ *
+ * Three failures in a row lock an account; the vendor is told until
+ * when.  Logins that do not exist count failures and lock the same way,
+ * in memory, so the answers never tell whether a login exists.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "portier.h"
+#include "msg.h"
+#include "store.h"
+
+#define AUTH_MAX_FAILURES	3
+#define PHANTOMS		256
+
+/* Failures of logins that do not exist, kept like real ones. */
+static struct phantom {
+	char		 ph_name[PT_NAME_MAX];
+	int		 ph_failures;
+	time_t		 ph_locked_until;
+} phantoms[PHANTOMS];
+static size_t	 phantom_next;
+
+/* Host keys seen on targets without a pin, for `portierctl target trust`. */
+struct seen_key {
+	char		 sk_target[PT_NAME_MAX];
+	char		 sk_type[64];
+	char		 sk_blob[4096];
+	char		 sk_fp[80];
+};
+static struct seen_key	 seen_keys[16];
+static size_t		 seen_next;
+
+static const char *
+tz_of(const char *user)
+{
+	struct pt_vendor *vd = config_vendor_of_user(mon_conf, user);
+
+	if (vd != NULL && vd->vd_timezone != NULL)
+		return vd->vd_timezone;
+	return mon_conf->cf_timezone;
+}
+
+static struct phantom *
+phantom_get(const char *name)
+{
+	struct phantom	*ph;
+	size_t		 i;
+
+	for (i = 0; i < PHANTOMS; i++)
+		if (strcmp(phantoms[i].ph_name, name) == 0)
+			return &phantoms[i];
+	ph = &phantoms[phantom_next++ % PHANTOMS];
+	memset(ph, 0, sizeof(*ph));
+	strlcpy(ph->ph_name, name, sizeof(ph->ph_name));
+	return ph;
+}
+
+static void
+auth_reply(struct msession *ms, enum auth_result r, const char *text)
+{
+	struct msg	*m = m_create(MSG_MON_AUTH_RESULT, 0, -1);
+
+	m_add_u32(m, r);
+	m_add_str(m, text);
+	msgchan_send(ms->ms_chan, m);
+}
+
+/* A known, enabled user of a vendor in the policy. */
+static int
+auth_known(const char *user, struct store_user *su)
+{
+	if (store_user_get(mon_store, user, su) != STORE_OK || su->su_disabled)
+		return 0;
+	return config_vendor_of_user(mon_conf, user) != NULL;
+}
+
+/* Is USER locked now?  Fills TEXT for the vendor. */
+static int
+auth_locked(const char *user, char *text, size_t len)
+{
+	struct store_user	 su;
+	struct phantom		*ph;
+	time_t			 now = time(NULL), until = 0;
+	char			 hhmm[16];
+
+	if (auth_known(user, &su))
+		until = (time_t)su.su_locked_until;
+	else if ((ph = phantom_get(user)) != NULL)
+		until = ph->ph_locked_until;
+	if (until <= now)
+		return 0;
+	snprintf(text, len, "Account locked after too many failed attempts, "
+	    "until %s; try again then or ask hospital IT",
+	    policy_hhmm(until, tz_of(user), hhmm, sizeof(hhmm)));
+	return 1;
+}
+
+/* Count a failure; lock at the third.  Returns the reply to send. */
+static enum auth_result
+auth_failed(struct msession *ms, const char *what, char *text, size_t len)
+{
+	struct store_user	 su;
+	struct phantom		*ph = NULL;
+	time_t			 now = time(NULL), until;
+	int			 failures = 0, lockouts = 0, known;
+	char			 hhmm[16], reason[128];
+
+	known = auth_known(ms->ms_user, &su);
+	if (known) {
+		if (store_user_fail(mon_store, ms->ms_user, &failures) < 0)
+			log_warnx("store: %s", store_error(mon_store));
+	} else {
+		ph = phantom_get(ms->ms_user);
+		failures = ++ph->ph_failures;
+	}
+	mon_audit(ms->ms_user, "auth.fail", NULL, ms->ms_peer, ms->ms_sid,
+	    what);
+	if (failures < AUTH_MAX_FAILURES) {
+		snprintf(text, len, "%s incorrect (%d attempt%s left)", what,
+		    AUTH_MAX_FAILURES - failures,
+		    AUTH_MAX_FAILURES - failures > 1 ? "s" : "");
+		return AUTH_FAIL;
+	}
+	until = now + mon_conf->cf_lockout;
+	if (known) {
+		if (store_user_lockout(mon_store, ms->ms_user, until,
+		    policy_day(now, tz_of(ms->ms_user)), &lockouts) < 0)
+			log_warnx("store: %s", store_error(mon_store));
+	} else {
+		ph->ph_failures = 0;
+		ph->ph_locked_until = until;
+	}
+	snprintf(reason, sizeof(reason), "%d failures; locked for %d s",
+	    AUTH_MAX_FAILURES, mon_conf->cf_lockout);
+	mon_audit(ms->ms_user, "auth.lockout", NULL, ms->ms_peer, ms->ms_sid,
+	    reason);
+	if (lockouts >= 3) {
+		snprintf(reason, sizeof(reason), "%d lockouts today",
+		    lockouts);
+		log_alert("account %s locked out %d times today (last from "
+		    "%s)", ms->ms_user, lockouts, ms->ms_peer);
+		mon_audit(ms->ms_user, "auth.lockout.alert", NULL, ms->ms_peer,
+		    ms->ms_sid, reason);
+	}
+	snprintf(text, len, "%s incorrect. Too many failed attempts: account "
+	    "locked until %s", what,
+	    policy_hhmm(until, tz_of(ms->ms_user), hhmm, sizeof(hhmm)));
+	return AUTH_LOCKED;
+}
+
+static void
+auth_pam_done(void *arg, int ok, const char *msg)
+{
+	struct msession		*ms = arg;
+	struct store_user	 su;
+	struct store_totp	 tt;
+	enum auth_result	 r;
+	char			 text[256] = "";
+
+	ms->ms_pam = NULL;
+	if (ms->ms_gone)
+		return;
+	/* The same answer whether the password or the login was wrong. */
+	if (!ok || !auth_known(ms->ms_user, &su)) {
+		r = auth_failed(ms, "Password", text, sizeof(text));
+		ms->ms_state = MS_HELLO;
+		auth_reply(ms, r, text);
+		return;
+	}
+	memset(&tt, 0, sizeof(tt));
+	if (store_totp_get(mon_store, ms->ms_user, &tt) != STORE_OK) {
+		mon_audit(ms->ms_user, "auth.deny", NULL, ms->ms_peer,
+		    ms->ms_sid, "no verification code app enrolled");
+		auth_reply(ms, AUTH_DENIED, "No verification code app is "
+		    "enrolled for this account; ask hospital IT to enrol one "
+		    "(portierctl totp enroll)");
+		ms->ms_state = MS_HELLO;
+		return;
+	}
+	free(tt.tt_sealed);
+	mon_audit(ms->ms_user, "auth.password.ok", NULL, ms->ms_peer,
+	    ms->ms_sid, NULL);
+	ms->ms_state = MS_PASSWORD_OK;
+	auth_reply(ms, AUTH_NEED_CODE, "");
+}
+
+int
+monauth_password(struct msession *ms, struct msg_in *mi)
+{
+	char	 user[PT_NAME_MAX], password[512], text[256];
+	int	 rc = -1;
+
+	if (m_get_str(mi, user, sizeof(user)) == -1 ||
+	    m_get_str(mi, password, sizeof(password)) == -1 ||
+	    m_end(mi) == -1)
+		goto done;
+	rc = 0;
+	/* A session keeps the login it started with. */
+	if (ms->ms_user[0] != '\0' && strcmp(ms->ms_user, user) != 0) {
+		rc = -1;
+		goto done;
+	}
+	strlcpy(ms->ms_user, user, sizeof(ms->ms_user));
+	if (auth_locked(user, text, sizeof(text))) {
+		mon_audit(user, "auth.locked", NULL, ms->ms_peer, ms->ms_sid,
+		    "login attempt while locked");
+		auth_reply(ms, AUTH_LOCKED, text);
+		goto done;
+	}
+	ms->ms_state = MS_AUTH_WAIT;
+	ms->ms_pam = pam_job_start(mon_base, mon_conf->cf_pam_service, user,
+	    password, ms->ms_peer, auth_pam_done, ms);
+	if (ms->ms_pam == NULL) {
+		log_warn("session %s: cannot start a PAM helper", ms->ms_sid);
+		ms->ms_state = MS_HELLO;
+		auth_reply(ms, AUTH_DENIED, "Authentication is unavailable; "
+		    "try again later");
+	}
+done:
+	explicit_bzero(password, sizeof(password));
+	return rc;
+}
+
+int
+monauth_code(struct msession *ms, struct msg_in *mi)
+{
+	struct store_totp	 tt;
+	uint8_t			 key[VAULT_KEY_LEN], *seed = NULL;
+	size_t			 seedlen = 0;
+	char			 code[16], aad[PT_NAME_MAX + 8], text[256];
+	int64_t			 step = 0;
+	int			 ok = 0, replay = 0, rc;
+	enum auth_result	 r;
+
+	if (m_get_str(mi, code, sizeof(code)) == -1 || m_end(mi) == -1)
+		return -1;
+	memset(&tt, 0, sizeof(tt));
+	snprintf(aad, sizeof(aad), "totp:%s", ms->ms_user);
+	if (store_totp_get(mon_store, ms->ms_user, &tt) == STORE_OK &&
+	    mon_vault_key(key) == 0) {
+		if (vault_open(key, aad, tt.tt_sealed, tt.tt_sealedlen, &seed,
+		    &seedlen) == 0) {
+			ok = totp_verify(seed, seedlen, code, time(NULL), 1,
+			    &step) == 0;
+			freezero(seed, seedlen);
+		} else
+			log_warnx("session %s: the TOTP seed of %s does not "
+			    "open with the vault key", ms->ms_sid,
+			    ms->ms_user);
+		explicit_bzero(key, sizeof(key));
+	}
+	free(tt.tt_sealed);
+	if (ok) {
+		/* Each step once: a code seen on a shoulder is worthless. */
+		rc = store_totp_use_step(mon_store, ms->ms_user, step);
+		if (rc == STORE_REFUSED) {
+			ok = 0;
+			replay = 1;
+		} else if (rc != STORE_OK) {
+			log_warnx("store: %s", store_error(mon_store));
+			ok = 0;
+		}
+	}
+	explicit_bzero(code, sizeof(code));
+	if (!ok) {
+		r = auth_failed(ms, replay ? "Verification code already used; "
+		    "wait for the next one. Code" : "Verification code",
+		    text, sizeof(text));
+		ms->ms_state = MS_HELLO;
+		auth_reply(ms, r, text);
+		return 0;
+	}
+	if (!tt.tt_confirmed) {
+		store_totp_confirm(mon_store, ms->ms_user);
+		mon_audit(ms->ms_user, "totp.confirm", NULL, ms->ms_peer,
+		    ms->ms_sid, "first code entered");
+	}
+	store_user_reset_failures(mon_store, ms->ms_user);
+	mon_audit(ms->ms_user, "auth.ok", NULL, ms->ms_peer, ms->ms_sid,
+	    "password and verification code");
+	ms->ms_state = MS_AUTHED;
+	auth_reply(ms, AUTH_OK, "");
+	return 0;
+}
+
+/* ---- targets ----------------------------------------------------------- */
+
+/* How the target stands for this user now: 1 if open (and *END). */
+static int
+authz_status(const char *user, struct pt_access *ac, time_t now,
+    time_t *end, char *text, size_t len)
+{
+	const char	*tz = tz_of(user);
+	char		 when[32];
+	time_t		 next;
+
+	if (policy_window_now(ac, tz, now, end)) {
+		snprintf(text, len, "open until %s",
+		    policy_hhmm(*end, tz, when, sizeof(when)));
+		return 1;
+	}
+	if ((next = policy_window_next(ac, tz, now)) != 0)
+		snprintf(text, len, "closed, next window %s",
+		    policy_when(next, tz, when, sizeof(when)));
+	else if (ac->ac_approval)
+		snprintf(text, len, "closed, needs approval");
+	else
+		snprintf(text, len, "closed");
+	return 0;
+}
+
+int
+monauth_targets(struct msession *ms, struct msg_in *mi)
+{
+	struct pt_vendor	*vd;
+	struct pt_access	*ac;
+	struct pt_target	*tg;
+	struct msg		*m;
+	char			 text[128];
+	time_t			 end;
+	int			 open;
+
+	if (m_end(mi) == -1)
+		return -1;
+	if ((vd = config_vendor_of_user(mon_conf, ms->ms_user)) != NULL) {
+		TAILQ_FOREACH(ac, &vd->vd_access, ac_entry) {
+			if ((tg = config_target(mon_conf,
+			    ac->ac_target)) == NULL)
+				continue;
+			open = authz_status(ms->ms_user, ac, time(NULL), &end,
+			    text, sizeof(text));
+			m = m_create(MSG_MON_TARGET, 0, -1);
+			m_add_str(m, tg->tg_name);
+			m_add_str(m, config_proto_name(tg->tg_proto));
+			m_add_str(m, text);
+			m_add_u32(m, open);
+			msgchan_send(ms->ms_chan, m);
+		}
+	}
+	msgchan_send(ms->ms_chan, m_create(MSG_MON_TARGETS_END, 0, -1));
+	return 0;
+}
+
+static void
+authz_reply(struct msession *ms, int ok, const char *text,
+    const char *account, time_t end)
+{
+	struct msg	*m = m_create(MSG_MON_AUTHZ_RESULT, 0, -1);
+
+	m_add_u32(m, ok);
+	m_add_str(m, text);
+	m_add_str(m, account);
+	m_add_i64(m, (int64_t)end);
+	msgchan_send(ms->ms_chan, m);
+}
+
+int
+monauth_authz(struct msession *ms, struct msg_in *mi)
+{
+	struct pt_vendor	*vd;
+	struct pt_access	*ac = NULL;
+	struct pt_target	*tg = NULL;
+	struct msg		*m;
+	char			 target[PT_NAME_MAX], text[512], why[256];
+	char			 until[16];
+	time_t			 end = 0;
+
+	if (m_get_str(mi, target, sizeof(target)) == -1 || m_end(mi) == -1)
+		return -1;
+	vd = config_vendor_of_user(mon_conf, ms->ms_user);
+	if (vd != NULL) {
+		tg = config_target(mon_conf, target);
+		ac = config_access(vd, target);
+	}
+	if (vd == NULL || tg == NULL || ac == NULL) {
+		snprintf(text, sizeof(text), "%s is not a target you may "
+		    "use; connect without a target to see yours", target);
+		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
+		    ms->ms_sid, "target not in the vendor's policy");
+		authz_reply(ms, 0, text, "", 0);
+		return 0;
+	}
+	if (tg->tg_proto != PT_PROTO_SSH) {
+		snprintf(text, sizeof(text), "%s is reached over %s, not SSH",
+		    target, config_proto_name(tg->tg_proto));
+		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
+		    ms->ms_sid, "wrong protocol");
+		authz_reply(ms, 0, text, "", 0);
+		return 0;
+	}
+	if (!policy_source_ok(vd, ms->ms_peer)) {
+		snprintf(text, sizeof(text), "Connections from %s are not "
+		    "declared for %s; ask hospital IT to declare your "
+		    "address", ms->ms_peer, vd->vd_name);
+		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
+		    ms->ms_sid, "undeclared source address");
+		authz_reply(ms, 0, text, "", 0);
+		return 0;
+	}
+	if (!authz_status(ms->ms_user, ac, time(NULL), &end, why,
+	    sizeof(why))) {
+		snprintf(text, sizeof(text), "No window is open for you on "
+		    "%s (%s)", target, why);
+		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
+		    ms->ms_sid, "no open window");
+		authz_reply(ms, 0, text, "", 0);
+		return 0;
+	}
+	snprintf(why, sizeof(why), "window open until %s",
+	    policy_hhmm(end, tz_of(ms->ms_user), until, sizeof(until)));
+	mon_audit(ms->ms_user, "access.allow", target, ms->ms_peer,
+	    ms->ms_sid, why);
+	if (store_session_set(mon_store, ms->ms_sid, ms->ms_user,
+	    vd->vd_name, target, NULL) < 0)
+		log_warnx("store: %s", store_error(mon_store));
+	strlcpy(ms->ms_target, target, sizeof(ms->ms_target));
+	ms->ms_state = MS_AUTHZ;
+
+	/* The parent opens the connection: sessions cannot connect(). */
+	m = m_create(MSG_PARENT_UPSTREAM, 0, -1);
+	m_add_str(m, ms->ms_sid);
+	m_add_str(m, tg->tg_host);
+	m_add_u32(m, (uint32_t)tg->tg_port);
+	msgchan_send(mon_parent, m);
+	authz_reply(ms, 1, "", tg->tg_account, end);
+	return 0;
+}
+
+/* ---- the target's host key ---------------------------------------------- */
+
+static void
+hostkey_seen(const char *target, const char *type, const char *blob,
+    const char *fp)
+{
+	struct seen_key	*sk = NULL;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(seen_keys) / sizeof(seen_keys[0]); i++)
+		if (strcmp(seen_keys[i].sk_target, target) == 0)
+			sk = &seen_keys[i];
+	if (sk == NULL)
+		sk = &seen_keys[seen_next++ %
+		    (sizeof(seen_keys) / sizeof(seen_keys[0]))];
+	strlcpy(sk->sk_target, target, sizeof(sk->sk_target));
+	strlcpy(sk->sk_type, type, sizeof(sk->sk_type));
+	strlcpy(sk->sk_blob, blob, sizeof(sk->sk_blob));
+	strlcpy(sk->sk_fp, fp, sizeof(sk->sk_fp));
+}
+
+/* The key last seen on TARGET, for `portierctl target trust`. */
+int
+monauth_seen_key(const char *target, const char **type, const char **blob,
+    const char **fp)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(seen_keys) / sizeof(seen_keys[0]); i++) {
+		if (strcmp(seen_keys[i].sk_target, target) != 0)
+			continue;
+		*type = seen_keys[i].sk_type;
+		*blob = seen_keys[i].sk_blob;
+		*fp = seen_keys[i].sk_fp;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+hostkey_reply(struct msession *ms, int ok, const char *text)
+{
+	struct msg	*m = m_create(MSG_MON_HOSTKEY_RESULT, 0, -1);
+
+	m_add_u32(m, ok);
+	m_add_str(m, text);
+	msgchan_send(ms->ms_chan, m);
+}
+
+int
+monauth_hostkey(struct msession *ms, struct msg_in *mi)
+{
+	struct store_pin	 pin;
+	char			 type[64], blob[4096], fp[80], text[256];
+	int			 rc;
+
+	if (m_get_str(mi, type, sizeof(type)) == -1 ||
+	    m_get_str(mi, blob, sizeof(blob)) == -1 ||
+	    m_get_str(mi, fp, sizeof(fp)) == -1 || m_end(mi) == -1)
+		return -1;
+	memset(&pin, 0, sizeof(pin));
+	rc = store_target_pin_get(mon_store, ms->ms_target, &pin);
+	if (rc == STORE_OK && pin.sp_type[0] != '\0' &&
+	    strcmp(pin.sp_type, type) == 0 && strcmp(pin.sp_blob, blob) == 0) {
+		ms->ms_state = MS_HOSTKEY_OK;
+		hostkey_reply(ms, 1, "");
+		return 0;
+	}
+	hostkey_seen(ms->ms_target, type, blob, fp);
+	if (rc != STORE_OK || pin.sp_type[0] == '\0') {
+		mon_audit(ms->ms_user, "target.hostkey.untrusted",
+		    ms->ms_target, ms->ms_peer, ms->ms_sid, fp);
+		snprintf(text, sizeof(text), "The host key of %s is not "
+		    "trusted yet; hospital IT must check and trust it "
+		    "(portierctl target trust %s)", ms->ms_target,
+		    ms->ms_target);
+	} else {
+		log_alert("host key of target %s changed: pinned %s, now %s; "
+		    "session %s refused", ms->ms_target, pin.sp_sha256, fp,
+		    ms->ms_sid);
+		mon_audit(ms->ms_user, "target.hostkey.mismatch",
+		    ms->ms_target, ms->ms_peer, ms->ms_sid, fp);
+		snprintf(text, sizeof(text), "The host key of %s does not "
+		    "match the one hospital IT trusted: connection refused. "
+		    "Hospital IT has been alerted", ms->ms_target);
+	}
+	hostkey_reply(ms, 0, text);
+	return 0;
+}
+
+/* ---- credentials --------------------------------------------------------- */
+
+int
+monauth_cred(struct msession *ms, struct msg_in *mi)
+{
+	struct pt_target	*tg;
+	enum store_cred_kind	 kind = 0;
+	uint8_t			 key[VAULT_KEY_LEN], *sealed = NULL;
+	uint8_t			*secret = NULL;
+	size_t			 sealedlen = 0, secretlen = 0;
+	char			 aad[2 * PT_NAME_MAX + 16];
+	struct msg		*m;
+	int			 fd = -1, ok = 0;
+
+	if (m_end(mi) == -1)
+		return -1;
+	tg = config_target(mon_conf, ms->ms_target);
+	if (tg != NULL && store_cred_get(mon_store, ms->ms_target,
+	    tg->tg_account, &kind, &sealed, &sealedlen) == STORE_OK &&
+	    mon_vault_key(key) == 0) {
+		snprintf(aad, sizeof(aad), "target:%s:%s", ms->ms_target,
+		    tg->tg_account);
+		ok = vault_open(key, aad, sealed, sealedlen, &secret,
+		    &secretlen) == 0;
+		explicit_bzero(key, sizeof(key));
+	}
+	free(sealed);
+	if (!ok) {
+		mon_audit(ms->ms_user, "access.fail", ms->ms_target,
+		    ms->ms_peer, ms->ms_sid, "no usable credential for the "
+		    "target account");
+		m = m_create(MSG_MON_CRED_RESULT, 0, -1);
+		m_add_u32(m, 0);
+		m_add_data(m, "", 0);
+		msgchan_send(ms->ms_chan, m);
+		return 0;
+	}
+	if (kind == STORE_CRED_KEY) {
+		/* The key stays here; the session gets an agent to ask. */
+		monagent_free(ms->ms_agent);
+		ms->ms_agent = monagent_new((const char *)secret, &fd);
+		freezero(secret, secretlen);
+		m = m_create(MSG_MON_CRED_RESULT, 0, fd);
+		m_add_u32(m, ms->ms_agent != NULL ? STORE_CRED_KEY : 0);
+		m_add_data(m, "", 0);
+	} else {
+		m = m_create(MSG_MON_CRED_RESULT, 0, -1);
+		m_add_u32(m, STORE_CRED_PASSWORD);
+		m_add_data(m, secret, secretlen);
+		freezero(secret, secretlen);
+	}
+	ms->ms_state = MS_RELAY;
+	mon_audit(ms->ms_user, "session.target.login", ms->ms_target,
+	    ms->ms_peer, ms->ms_sid, kind == STORE_CRED_KEY ?
+	    "as the policy's account, with the vaulted key" :
+	    "as the policy's account, with the vaulted password");
+	msgchan_send(ms->ms_chan, m);
+	return 0;
+}
+
+/* ---- portierctl target trust ------------------------------------------------ */
+
+static void
+trust_error(struct msgchan *mc, uint32_t id, const char *text)
+{
+	struct msg	*m = m_create(MSG_CTL_ERROR, id, -1);
+
+	m_add_str(m, text);
+	msgchan_send(mc, m);
+}
+
+/*
+ * Without a fingerprint: show the key the target presents.  With one:
+ * pin that key, if it is still the one seen.  An administrator compares
+ * the fingerprint with the equipment's own before saying yes.
+ */
+int
+monauth_trust(struct msgchan *mc, struct msg_in *mi)
+{
+	struct store_pin	 pin;
+	struct pt_target	*tg;
+	struct passwd		*pw;
+	const char		*type, *blob, *seen_fp;
+	char			 target[PT_NAME_MAX], fp[80], actor[80];
+	char			 text[512];
+	struct msg		*m;
+	uint32_t		 uid;
+	int			 rc;
+
+	if (m_get_u32(mi, &uid) == -1 ||
+	    m_get_str(mi, target, sizeof(target)) == -1 ||
+	    m_get_str(mi, fp, sizeof(fp)) == -1 || m_end(mi) == -1)
+		return -1;
+	if ((tg = config_target(mon_conf, target)) == NULL) {
+		snprintf(text, sizeof(text), "no target \"%s\" in the policy",
+		    target);
+		trust_error(mc, mi->mi_id, text);
+		return 0;
+	}
+	memset(&pin, 0, sizeof(pin));
+	rc = store_target_pin_get(mon_store, target, &pin);
+	if (monauth_seen_key(target, &type, &blob, &seen_fp) == -1) {
+		if (rc == STORE_OK && pin.sp_type[0] != '\0') {
+			m = m_create(MSG_CTL_TARGET_KEY, mi->mi_id, -1);
+			m_add_str(m, target);
+			m_add_str(m, pin.sp_type);
+			m_add_str(m, pin.sp_sha256);
+			m_add_u32(m, 1);
+			msgchan_send(mc, m);
+			msgchan_send(mc, m_create(MSG_CTL_END, mi->mi_id, -1));
+			return 0;
+		}
+		snprintf(text, sizeof(text), "Portier has not seen the host "
+		    "key of %s yet: it is recorded when a vendor first "
+		    "connects to it (the connection is refused until the key "
+		    "is trusted); then run this command again", target);
+		trust_error(mc, mi->mi_id, text);
+		return 0;
+	}
+	if (fp[0] == '\0') {
+		m = m_create(MSG_CTL_TARGET_KEY, mi->mi_id, -1);
+		m_add_str(m, target);
+		m_add_str(m, type);
+		m_add_str(m, seen_fp);
+		m_add_u32(m, rc == STORE_OK && strcmp(pin.sp_sha256,
+		    seen_fp) == 0);
+		msgchan_send(mc, m);
+		msgchan_send(mc, m_create(MSG_CTL_END, mi->mi_id, -1));
+		return 0;
+	}
+	if (strcmp(fp, seen_fp) != 0) {
+		trust_error(mc, mi->mi_id, "the target's key changed since "
+		    "it was shown; run the command again");
+		return 0;
+	}
+	pw = getpwuid((uid_t)uid);
+	snprintf(actor, sizeof(actor), "admin:%s", pw != NULL ? pw->pw_name :
+	    "?");
+	memset(&pin, 0, sizeof(pin));
+	strlcpy(pin.sp_type, type, sizeof(pin.sp_type));
+	strlcpy(pin.sp_sha256, seen_fp, sizeof(pin.sp_sha256));
+	strlcpy(pin.sp_blob, blob, sizeof(pin.sp_blob));
+	strlcpy(pin.sp_trusted_by, actor, sizeof(pin.sp_trusted_by));
+	pin.sp_trusted_at = time(NULL);
+	(void)store_target_add(mon_store, target);
+	if (store_target_pin_set(mon_store, target, &pin) != STORE_OK) {
+		trust_error(mc, mi->mi_id, store_error(mon_store));
+		return 0;
+	}
+	mon_audit(actor, "target.trust", target, NULL, NULL, seen_fp);
+	m = m_create(MSG_CTL_OK, mi->mi_id, -1);
+	snprintf(text, sizeof(text), "%s: host key %s %s is now trusted",
+	    target, type, seen_fp);
+	m_add_str(m, text);
+	msgchan_send(mc, m);
+	return 0;
+}

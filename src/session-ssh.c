@@ -1,0 +1,1348 @@
+/*
+ * session-ssh.c: the SSH front end of a session process.
+ *
+ * The vendor's unmodified OpenSSH or PuTTY client talks to libssh here;
+ * so does the target, through a second libssh session on a socket the
+ * parent connected.  Every decision is the monitor's: the login (password
+ * then code, keyboard-interactive), the target, its host key, and how to
+ * log in to it.  The vendor never sees the target's credential: a
+ * password comes from the monitor and is wiped once used; a key stays in
+ * the monitor, which signs through an agent socket.
+ *
+ *	KEX -> AUTH -> (menu) -> AUTHZ -> UPSTREAM -> RELAY -> CLOSING
+ *
+ * Both libssh sessions share one ssh_event, driven by libevent: a wakeup
+ * on either socket runs ssh_event_dopoll(ev, 0), then pump() moves bytes
+ * between the channels through bounded queues, never writing more than
+ * the peer's window (libssh 0.10 would block otherwise).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <libssh/callbacks.h>
+#include <openssl/crypto.h>
+
+#include "portier.h"
+#include "msg.h"
+#include "session.h"
+
+#define SSHF_KEX_TIMEOUT	30	/* seconds for the key exchange */
+#define SSHF_LOGIN_GRACE	120	/* seconds from connect to login */
+#define SSHF_MAX_TRIES		6	/* password or code answers */
+#define SSHF_QUEUE_HWM		(4u << 20)
+#define SSHF_REC_HWM		(8u << 20)	/* recorder backlog: pause */
+#define SSHF_TICK_MS		250
+#define SSHF_MAX_TARGETS	64
+
+/* Only modern algorithms: what ssh-audit passes. */
+#define SSHF_KEX	"curve25519-sha256,curve25519-sha256@libssh.org," \
+			"diffie-hellman-group16-sha512," \
+			"diffie-hellman-group18-sha512"
+#define SSHF_CIPHERS	"chacha20-poly1305@openssh.com," \
+			"aes256-gcm@openssh.com,aes128-gcm@openssh.com," \
+			"aes256-ctr,aes192-ctr,aes128-ctr"
+#define SSHF_MACS	"hmac-sha2-256-etm@openssh.com," \
+			"hmac-sha2-512-etm@openssh.com"
+#define SSHF_HOSTKEYS	"ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
+
+enum sshf_state {
+	SS_AUTH,	/* login, channel, request */
+	SS_SELECT,	/* the vendor picks a target from a menu */
+	SS_AUTHZ,	/* the monitor decides */
+	SS_UPSTREAM,	/* the parent connects */
+	SS_RELAY,
+	SS_CLOSING,
+};
+
+enum sshf_req {
+	REQ_NONE,
+	REQ_SHELL,
+	REQ_EXEC,
+	REQ_SUBSYSTEM,
+};
+
+/* A bounded byte queue between the two channels. */
+struct bq {
+	uint8_t		*q_buf;
+	size_t		 q_off, q_len, q_cap;
+	int		 q_busy;	/* re-entrancy guard (libssh polls) */
+};
+
+struct sshf_env {
+	char		*e_name;
+	char		*e_value;
+};
+
+struct sshf {
+	struct session	*f_s;
+	enum sshf_state	 f_state;
+	ssh_bind	 f_bind;
+	ssh_session	 f_down;	/* the vendor */
+	ssh_session	 f_up;		/* the target */
+	ssh_event	 f_sev;
+	ssh_channel	 f_dch, f_uch;
+	struct ssh_server_callbacks_struct	f_scb;
+	struct ssh_channel_callbacks_struct	f_dcb, f_ucb;
+	struct event	*f_ev_down, *f_ev_up, *f_tick;
+	time_t		 f_started;
+
+	/* login */
+	char		 f_login[PT_NAME_MAX];
+	char		 f_target[PT_NAME_MAX];
+	int		 f_round;	/* 1 password, 2 code, 3 final text */
+	int		 f_tries;
+	int		 f_authed;
+	char		 f_final[512];
+
+	/* what the vendor asked for */
+	enum sshf_req	 f_req;
+	char		*f_req_arg;
+	int		 f_pty;
+	char		 f_term[64];
+	int		 f_cols, f_rows, f_px, f_py;
+	struct sshf_env	 f_env[16];
+	size_t		 f_nenv;
+	int		 f_begin;	/* request accepted: go on from pump */
+
+	/* the menu */
+	char		 f_targets[SSHF_MAX_TARGETS][PT_NAME_MAX];
+	int		 f_ntargets;
+	char		 f_line[PT_NAME_MAX];
+	size_t		 f_linelen;
+
+	/* the target */
+	char		 f_account[PT_NAME_MAX];
+	time_t		 f_window_end;
+	int		 f_upfd;	/* came before the monitor's answer */
+	int		 f_upfd_err;
+	int		 f_warned;	/* 2: ten minutes, 1: one minute */
+
+	/* the relay */
+	struct bq	 f_qu, f_qd, f_qde;
+	int		 f_d_pending, f_u_pending, f_ue_pending;
+	int		 f_d_eof_fwd, f_u_eof_fwd, f_d_closed, f_u_closed;
+	int		 f_exit_fwd;
+	int		 f_exit_status;
+	char		 f_exit_signal[32];
+	int		 f_exit_core;
+	int		 f_record_io;	/* not for sftp's binary stream */
+};
+
+static struct sshf	 F;
+static struct msg_in	 call_in;	/* answers to session_call() */
+
+static void	sshf_pump(struct sshf *);
+static int	sshf_menu_input(struct sshf *, const uint8_t *, uint32_t);
+static void	sshf_rearm(struct sshf *);
+static void	sshf_end(struct sshf *, int status, const char *text);
+static void	sshf_upstream(struct sshf *);
+
+/* Environment variables a vendor may pass on to the target. */
+static const char *env_allowed[] = { "LANG", "LC_ALL", "LC_CTYPE",
+    "LC_MESSAGES", "LC_COLLATE", "LC_NUMERIC", "LC_TIME", "TZ" };
+
+/* ---- queues ---------------------------------------------------------------- */
+
+static void
+bq_push(struct bq *q, const void *p, size_t n)
+{
+	if (q->q_off + q->q_len + n > q->q_cap) {
+		if (q->q_off) {
+			memmove(q->q_buf, q->q_buf + q->q_off, q->q_len);
+			q->q_off = 0;
+		}
+		if (q->q_len + n > q->q_cap) {
+			q->q_cap = (q->q_len + n) * 2;
+			q->q_buf = xreallocarray(q->q_buf, q->q_cap, 1);
+		}
+	}
+	memcpy(q->q_buf + q->q_off + q->q_len, p, n);
+	q->q_len += n;
+}
+
+static void
+bq_pop(struct bq *q, size_t n)
+{
+	q->q_off += n;
+	q->q_len -= n;
+	if (q->q_len == 0)
+		q->q_off = 0;
+}
+
+static size_t
+bq_room(struct bq *q)
+{
+	return q->q_len >= SSHF_QUEUE_HWM ? 0 : SSHF_QUEUE_HWM - q->q_len;
+}
+
+/* Write what the peer's window takes; never more. */
+static void
+bq_flush(struct bq *q, ssh_channel out, int is_stderr)
+{
+	uint32_t	 w;
+	size_t		 n;
+	int		 m;
+
+	if (q->q_busy)
+		return;
+	q->q_busy = 1;
+	while (q->q_len > 0 && out != NULL && ssh_channel_is_open(out)) {
+		if ((w = ssh_channel_window_size(out)) == 0)
+			break;
+		n = q->q_len < w ? q->q_len : w;
+		m = is_stderr ?
+		    ssh_channel_write_stderr(out, q->q_buf + q->q_off, n) :
+		    ssh_channel_write(out, q->q_buf + q->q_off, n);
+		if (m <= 0)
+			break;
+		bq_pop(q, (size_t)m);
+		if ((size_t)m < n)
+			break;
+	}
+	q->q_busy = 0;
+}
+
+/* ---- telling the vendor ------------------------------------------------------ */
+
+/*
+ * A line from the bastion, clearly marked, on the vendor's terminal (or
+ * stderr without one) and in the recording.
+ */
+static void
+sshf_say(struct sshf *f, const char *text)
+{
+	char	 line[1024];
+	int	 n;
+
+	if (f->f_dch == NULL || !ssh_channel_is_open(f->f_dch))
+		return;
+	n = snprintf(line, sizeof(line), "%s[portier] %s\r\n",
+	    f->f_pty ? "\r\n" : "", text);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (f->f_pty)
+		bq_push(&f->f_qd, line, (size_t)n);
+	else
+		bq_push(&f->f_qde, line, (size_t)n);
+	session_record(f->f_s, 'm', text, strlen(text));
+	bq_flush(&f->f_qd, f->f_dch, 0);
+	bq_flush(&f->f_qde, f->f_dch, 1);
+}
+
+static void
+sshf_notice(struct session *s, const char *text)
+{
+	sshf_say(&F, text);
+}
+
+/* ---- login --------------------------------------------------------------------- */
+
+/* "jdoe@pacs-01": the login before the last '@', the target after it. */
+static int
+sshf_split_user(struct sshf *f, const char *user)
+{
+	const char	*at = strrchr(user, '@');
+	size_t		 n = at != NULL ? (size_t)(at - user) : strlen(user);
+
+	if (n == 0 || n >= sizeof(f->f_login) ||
+	    (at != NULL && strlen(at + 1) >= sizeof(f->f_target)))
+		return -1;
+	memcpy(f->f_login, user, n);
+	f->f_login[n] = '\0';
+	if (at != NULL)
+		strlcpy(f->f_target, at + 1, sizeof(f->f_target));
+	return 0;
+}
+
+static void
+sshf_prompt(ssh_message m, int round, const char *instruction)
+{
+	static const char *pw[] = { "Password: " };
+	static const char *code[] = { "Verification code: " };
+	char		 echo[1] = { 0 };
+
+	if (round == 1)
+		ssh_message_auth_interactive_request(m, "Portier",
+		    instruction, 1, pw, echo);
+	else if (round == 2)
+		ssh_message_auth_interactive_request(m, "", instruction, 1,
+		    code, echo);
+	else
+		ssh_message_auth_interactive_request(m, "", instruction, 0,
+		    NULL, NULL);
+}
+
+/* Ask the monitor; returns the auth_result and its text. */
+static int
+sshf_auth_call(struct sshf *f, struct msg *m, char *text, size_t len)
+{
+	uint32_t	 r;
+
+	if (session_call(f->f_s, m, MSG_MON_AUTH_RESULT, 0, &call_in) == -1 ||
+	    m_get_u32(&call_in, &r) == -1 ||
+	    m_get_str(&call_in, text, len) == -1 || m_end(&call_in) == -1) {
+		m_in_clear(&call_in);
+		return -1;
+	}
+	m_in_clear(&call_in);
+	return (int)r;
+}
+
+static int
+sshf_kbdint(struct sshf *f, ssh_message m)
+{
+	char		 text[512] = "", answer[512];
+	const char	*a, *user;
+	struct msg	*req;
+	int		 r;
+
+	if (!ssh_message_auth_kbdint_is_response(m)) {
+		user = ssh_message_auth_user(m);
+		if (f->f_login[0] == '\0' &&
+		    (user == NULL || sshf_split_user(f, user) == -1)) {
+			ssh_message_reply_default(m);
+			return 0;
+		}
+		f->f_round = 1;
+		sshf_prompt(m, 1, "");
+		return 0;
+	}
+	if (f->f_round == 3 || ssh_userauth_kbdint_getnanswers(f->f_down) !=
+	    1 || (a = ssh_userauth_kbdint_getanswer(f->f_down, 0)) == NULL) {
+		/* The final text was shown: now the failure. */
+		ssh_message_reply_default(m);
+		if (f->f_round == 3)
+			f->f_state = SS_CLOSING;
+		return 0;
+	}
+	strlcpy(answer, a, sizeof(answer));
+	if (++f->f_tries > SSHF_MAX_TRIES) {
+		explicit_bzero(answer, sizeof(answer));
+		f->f_round = 3;
+		sshf_prompt(m, 3, "Too many attempts on this connection.");
+		return 0;
+	}
+	if (f->f_round == 1) {
+		req = m_create(MSG_MON_AUTH_PASSWORD, 0, -1);
+		m_add_str(req, f->f_login);
+		m_add_str(req, answer);
+	} else {
+		req = m_create(MSG_MON_AUTH_CODE, 0, -1);
+		m_add_str(req, answer);
+	}
+	explicit_bzero(answer, sizeof(answer));
+	r = sshf_auth_call(f, req, text, sizeof(text));
+	switch (r) {
+	case AUTH_NEED_CODE:
+		f->f_round = 2;
+		sshf_prompt(m, 2, "");
+		break;
+	case AUTH_OK:
+		f->f_authed = 1;
+		f->f_round = 0;
+		ssh_message_auth_reply_success(m, 0);
+		log_info("session %s: %s logged in", f->f_s->s_sid,
+		    f->f_login);
+		break;
+	case AUTH_FAIL:
+		f->f_round = 1;
+		sshf_prompt(m, 1, text);
+		break;
+	default:	/* locked, denied, or the monitor is gone */
+		f->f_round = 3;
+		sshf_prompt(m, 3, r == -1 ? "Authentication is unavailable; "
+		    "try again later." : text);
+		break;
+	}
+	return 0;
+}
+
+static int
+sshf_message(ssh_session sess, ssh_message m, void *arg)
+{
+	struct sshf	*f = arg;
+
+	switch (ssh_message_type(m)) {
+	case SSH_REQUEST_AUTH:
+		if (f->f_authed) {
+			ssh_message_reply_default(m);
+			return 0;
+		}
+		if (ssh_message_subtype(m) == SSH_AUTH_METHOD_INTERACTIVE)
+			return sshf_kbdint(f, m);
+		/* none, password, publickey: ask for the two prompts. */
+		ssh_message_auth_set_methods(m, SSH_AUTH_METHOD_INTERACTIVE);
+		ssh_message_reply_default(m);
+		return 0;
+	case SSH_REQUEST_CHANNEL_OPEN:
+		/* direct-tcpip (-L), x11, agent: not without a policy. */
+		log_info("session %s: refused a %s channel", f->f_s->s_sid,
+		    ssh_message_subtype(m) == SSH_CHANNEL_DIRECT_TCPIP ?
+		    "port forwarding" : "non-session");
+		session_record(f->f_s, 'm', "refused: port forwarding", 24);
+		ssh_message_reply_default(m);
+		return 0;
+	case SSH_REQUEST_GLOBAL:
+		/* tcpip-forward (-R) */
+		log_info("session %s: refused a global request (remote "
+		    "forwarding)", f->f_s->s_sid);
+		session_record(f->f_s, 'm', "refused: remote forwarding", 26);
+		ssh_message_reply_default(m);
+		return 0;
+	case SSH_REQUEST_CHANNEL:
+		/* x11-req (-X), auth-agent-req (-A), and the rest. */
+		log_info("session %s: refused a channel request (%s)",
+		    f->f_s->s_sid, ssh_message_subtype(m) ==
+		    SSH_CHANNEL_REQUEST_X11 ? "X11 forwarding" :
+		    "agent forwarding or unsupported");
+		session_record(f->f_s, 'm', "refused: forwarding request", 27);
+		ssh_message_reply_default(m);
+		return 0;
+	default:
+		ssh_message_reply_default(m);
+		return 0;
+	}
+}
+
+/* ---- the vendor's channel ---------------------------------------------------- */
+
+static int
+d_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
+    int is_stderr, void *arg)
+{
+	struct sshf	*f = arg;
+	size_t		 n;
+
+	if (f->f_state == SS_SELECT)
+		return sshf_menu_input(f, data, len);
+	if (f->f_state != SS_RELAY || f->f_uch == NULL) {
+		/* Kept in libssh until the target is there. */
+		f->f_d_pending = 1;
+		return 0;
+	}
+	n = len < bq_room(&f->f_qu) ? len : bq_room(&f->f_qu);
+	if (n > 0) {
+		bq_push(&f->f_qu, data, n);
+		if (f->f_record_io)
+			session_record(f->f_s, 'i', data, n);
+	}
+	if (n < len)
+		f->f_d_pending = 1;
+	bq_flush(&f->f_qu, f->f_uch, 0);
+	return (int)n;
+}
+
+static void
+d_close(ssh_session sess, ssh_channel c, void *arg)
+{
+	((struct sshf *)arg)->f_d_closed = 1;
+}
+
+static int
+d_pty(ssh_session sess, ssh_channel c, const char *term, int cols, int rows,
+    int py, int px, void *arg)
+{
+	struct sshf	*f = arg;
+
+	if (f->f_req != REQ_NONE)
+		return SSH_ERROR;
+	f->f_pty = 1;
+	strlcpy(f->f_term, term, sizeof(f->f_term));
+	f->f_cols = cols;
+	f->f_rows = rows;
+	f->f_px = px;
+	f->f_py = py;
+	return SSH_OK;
+}
+
+static int
+d_winch(ssh_session sess, ssh_channel c, int cols, int rows, int py, int px,
+    void *arg)
+{
+	struct sshf	*f = arg;
+	char		 size[32];
+	int		 n;
+
+	f->f_cols = cols;
+	f->f_rows = rows;
+	if (f->f_uch != NULL)
+		ssh_channel_change_pty_size(f->f_uch, cols, rows);
+	n = snprintf(size, sizeof(size), "%dx%d", cols, rows);
+	session_record(f->f_s, 'r', size, (size_t)n);
+	return SSH_OK;
+}
+
+static int
+d_env(ssh_session sess, ssh_channel c, const char *name, const char *value,
+    void *arg)
+{
+	struct sshf	*f = arg;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(env_allowed) / sizeof(env_allowed[0]); i++) {
+		if (strcmp(name, env_allowed[i]) != 0)
+			continue;
+		if (f->f_nenv == sizeof(f->f_env) / sizeof(f->f_env[0]) ||
+		    strlen(value) > 256)
+			return SSH_ERROR;
+		f->f_env[f->f_nenv].e_name = xstrdup(name);
+		f->f_env[f->f_nenv].e_value = xstrdup(value);
+		f->f_nenv++;
+		return SSH_OK;
+	}
+	return SSH_ERROR;
+}
+
+static int
+d_request(struct sshf *f, enum sshf_req req, const char *arg)
+{
+	if (!f->f_authed || f->f_req != REQ_NONE)
+		return SSH_ERROR;
+	if (req == REQ_SUBSYSTEM && strcmp(arg, "sftp") != 0)
+		return SSH_ERROR;
+	f->f_req = req;
+	f->f_req_arg = arg != NULL ? xstrdup(arg) : NULL;
+	f->f_record_io = req != REQ_SUBSYSTEM;
+	f->f_begin = 1;
+	return SSH_OK;
+}
+
+static int
+d_shell(ssh_session sess, ssh_channel c, void *arg)
+{
+	return d_request(arg, REQ_SHELL, NULL);
+}
+
+static int
+d_exec(ssh_session sess, ssh_channel c, const char *cmd, void *arg)
+{
+	return d_request(arg, REQ_EXEC, cmd);
+}
+
+static int
+d_subsystem(ssh_session sess, ssh_channel c, const char *sub, void *arg)
+{
+	return d_request(arg, REQ_SUBSYSTEM, sub);
+}
+
+static void
+d_signal(ssh_session sess, ssh_channel c, const char *sig, void *arg)
+{
+	struct sshf	*f = arg;
+
+	if (f->f_uch != NULL)
+		ssh_channel_request_send_signal(f->f_uch, sig);
+}
+
+static ssh_channel
+sshf_channel_open(ssh_session sess, void *arg)
+{
+	struct sshf	*f = arg;
+
+	/* One session channel per connection, after the login. */
+	if (!f->f_authed || f->f_dch != NULL)
+		return NULL;
+	f->f_dch = ssh_channel_new(sess);
+	memset(&f->f_dcb, 0, sizeof(f->f_dcb));
+	f->f_dcb.userdata = f;
+	f->f_dcb.channel_data_function = d_data;
+	f->f_dcb.channel_close_function = d_close;
+	f->f_dcb.channel_pty_request_function = d_pty;
+	f->f_dcb.channel_pty_window_change_function = d_winch;
+	f->f_dcb.channel_env_request_function = d_env;
+	f->f_dcb.channel_shell_request_function = d_shell;
+	f->f_dcb.channel_exec_request_function = d_exec;
+	f->f_dcb.channel_subsystem_request_function = d_subsystem;
+	f->f_dcb.channel_signal_function = d_signal;
+	ssh_callbacks_init(&f->f_dcb);
+	ssh_set_channel_callbacks(f->f_dch, &f->f_dcb);
+	return f->f_dch;
+}
+
+/* ---- the target's channel ----------------------------------------------------- */
+
+static int
+u_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
+    int is_stderr, void *arg)
+{
+	struct sshf	*f = arg;
+	struct bq	*q = is_stderr ? &f->f_qde : &f->f_qd;
+	size_t		 n;
+
+	n = len < bq_room(q) ? len : bq_room(q);
+	/* The recorder is behind: hold the target until it catches up. */
+	if (f->f_record_io && f->f_s->s_recorder->mc_queued > SSHF_REC_HWM)
+		n = 0;
+	if (n > 0) {
+		bq_push(q, data, n);
+		if (f->f_record_io)
+			session_record(f->f_s, 'o', data, n);
+	}
+	if (n < len) {
+		if (is_stderr)
+			f->f_ue_pending = 1;
+		else
+			f->f_u_pending = 1;
+	}
+	bq_flush(q, f->f_dch, is_stderr);
+	return (int)n;
+}
+
+static void
+u_exit_status(ssh_session sess, ssh_channel c, int status, void *arg)
+{
+	((struct sshf *)arg)->f_exit_status = status;
+}
+
+static void
+u_exit_signal(ssh_session sess, ssh_channel c, const char *sig, int core,
+    const char *errmsg, const char *lang, void *arg)
+{
+	struct sshf	*f = arg;
+
+	strlcpy(f->f_exit_signal, sig, sizeof(f->f_exit_signal));
+	f->f_exit_core = core;
+}
+
+static void
+u_close(ssh_session sess, ssh_channel c, void *arg)
+{
+	((struct sshf *)arg)->f_u_closed = 1;
+}
+
+/* ---- the menu --------------------------------------------------------------------- */
+
+static void
+sshf_menu(struct sshf *f)
+{
+	char		 name[PT_NAME_MAX], proto[16], status[128], line[256];
+	struct msg	*m = m_create(MSG_MON_TARGETS, 0, -1);
+	uint32_t	 open;
+	int		 n = 0;
+
+	snprintf(line, sizeof(line), "Targets for %s:\r\n", f->f_login);
+	bq_push(&f->f_qd, line, strlen(line));
+	for (;;) {
+		if (session_call(f->f_s, m, MSG_MON_TARGET,
+		    MSG_MON_TARGETS_END, &call_in) == -1) {
+			sshf_end(f, 1, "Portier cannot list your targets now; "
+			    "try again later.");
+			return;
+		}
+		m = NULL;
+		if (call_in.mi_type == MSG_MON_TARGETS_END)
+			break;
+		if (m_get_str(&call_in, name, sizeof(name)) == -1 ||
+		    m_get_str(&call_in, proto, sizeof(proto)) == -1 ||
+		    m_get_str(&call_in, status, sizeof(status)) == -1 ||
+		    m_get_u32(&call_in, &open) == -1 ||
+		    m_end(&call_in) == -1) {
+			sshf_end(f, 1, "Portier cannot list your targets now.");
+			return;
+		}
+		m_in_clear(&call_in);
+		if (n == SSHF_MAX_TARGETS)
+			continue;
+		strlcpy(f->f_targets[n], name, PT_NAME_MAX);
+		snprintf(line, sizeof(line), "  %2d) %-20s %-4s %s\r\n",
+		    n + 1, name, proto, status);
+		bq_push(&f->f_qd, line, strlen(line));
+		n++;
+	}
+	m_in_clear(&call_in);
+	f->f_ntargets = n;
+	if (n == 0) {
+		sshf_end(f, 1, "No target is assigned to you; ask hospital "
+		    "IT.");
+		return;
+	}
+	strlcpy(line, "Choose a target (number or name, q to quit): ",
+	    sizeof(line));
+	bq_push(&f->f_qd, line, strlen(line));
+	f->f_linelen = 0;
+	f->f_state = SS_SELECT;
+	bq_flush(&f->f_qd, f->f_dch, 0);
+}
+
+static void	sshf_authz(struct sshf *);
+
+/* The vendor types a choice; we echo, since the terminal is raw. */
+static int
+sshf_menu_input(struct sshf *f, const uint8_t *p, uint32_t len)
+{
+	uint32_t	 i;
+	char		 echo[4];
+	long		 k;
+	char		*end;
+
+	for (i = 0; i < len && f->f_state == SS_SELECT; i++) {
+		if (p[i] == '\r' || p[i] == '\n') {
+			f->f_line[f->f_linelen] = '\0';
+			bq_push(&f->f_qd, "\r\n", 2);
+			k = strtol(f->f_line, &end, 10);
+			if (strcmp(f->f_line, "q") == 0) {
+				sshf_end(f, 0, "Bye.");
+				return (int)len;
+			}
+			if (*end == '\0' && k >= 1 && k <= f->f_ntargets)
+				strlcpy(f->f_target, f->f_targets[k - 1],
+				    sizeof(f->f_target));
+			else if (f->f_linelen > 0)
+				strlcpy(f->f_target, f->f_line,
+				    sizeof(f->f_target));
+			else {
+				bq_push(&f->f_qd, "Choose a target: ", 17);
+				continue;
+			}
+			session_record(f->f_s, 'i', f->f_target,
+			    strlen(f->f_target));
+			sshf_authz(f);
+			return (int)len;
+		}
+		if (p[i] == 0x03 || p[i] == 0x04) {	/* ^C, ^D */
+			sshf_end(f, 1, "Cancelled.");
+			return (int)len;
+		}
+		if ((p[i] == 0x7f || p[i] == 0x08) && f->f_linelen > 0) {
+			f->f_linelen--;
+			bq_push(&f->f_qd, "\b \b", 3);
+			continue;
+		}
+		if (p[i] < 0x20 || p[i] >= 0x7f ||
+		    f->f_linelen + 1 >= sizeof(f->f_line))
+			continue;
+		f->f_line[f->f_linelen++] = (char)p[i];
+		echo[0] = (char)p[i];
+		bq_push(&f->f_qd, echo, 1);
+	}
+	bq_flush(&f->f_qd, f->f_dch, 0);
+	return (int)len;
+}
+
+/* ---- from request to target ---------------------------------------------------- */
+
+static void
+sshf_authz(struct sshf *f)
+{
+	struct msg	*m = m_create(MSG_MON_AUTHZ, 0, -1);
+
+	m_add_str(m, f->f_target);
+	f->f_state = SS_AUTHZ;
+	msgchan_send(f->f_s->s_monitor, m);
+}
+
+/* The vendor's request was accepted: what comes next. */
+static void
+sshf_begin(struct sshf *f)
+{
+	f->f_begin = 0;
+	if (f->f_target[0] != '\0') {
+		sshf_authz(f);
+		return;
+	}
+	if (f->f_req == REQ_SHELL && f->f_pty) {
+		sshf_menu(f);
+		return;
+	}
+	sshf_end(f, 2, "No target given: connect as LOGIN@TARGET@bastion "
+	    "(ssh without a command shows your targets).");
+}
+
+static int
+sshf_monitor(struct session *s, struct msg_in *mi)
+{
+	struct sshf	*f = &F;
+	char		 text[512], account[PT_NAME_MAX];
+	uint32_t	 ok;
+	int64_t		 end;
+
+	switch (mi->mi_type) {
+	case MSG_MON_AUTHZ_RESULT:
+		if (f->f_state != SS_AUTHZ ||
+		    m_get_u32(mi, &ok) == -1 ||
+		    m_get_str(mi, text, sizeof(text)) == -1 ||
+		    m_get_str(mi, account, sizeof(account)) == -1 ||
+		    m_get_i64(mi, &end) == -1 || m_end(mi) == -1)
+			return -1;
+		if (!ok) {
+			sshf_end(f, 1, text);
+			return 0;
+		}
+		strlcpy(f->f_account, account, sizeof(f->f_account));
+		f->f_window_end = (time_t)end;
+		f->f_state = SS_UPSTREAM;
+		/* The parent may have been quicker than the monitor. */
+		if (f->f_upfd != -1 || f->f_upfd_err)
+			sshf_upstream(f);
+		return 0;
+	case MSG_MON_NOTICE:
+		if (m_get_str(mi, text, sizeof(text)) == -1 || m_end(mi) == -1)
+			return -1;
+		sshf_say(f, text);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int	sshf_connect(struct sshf *, int);
+
+/* Both the monitor's yes and the parent's socket are here: connect. */
+static void
+sshf_upstream(struct sshf *f)
+{
+	int	 fd = f->f_upfd;
+
+	f->f_upfd = -1;
+	if (f->f_upfd_err) {
+		sshf_end(f, 1, "The target cannot be reached now; try again "
+		    "later or tell hospital IT.");
+		return;
+	}
+	if (sshf_connect(f, fd) == 0)
+		f->f_state = SS_RELAY;
+	sshf_rearm(f);
+}
+
+static int
+sshf_parent(struct session *s, struct msg_in *mi)
+{
+	struct sshf	*f = &F;
+	char		 text[512];
+	uint32_t	 err;
+	int		 fd;
+
+	if (mi->mi_type != MSG_SESS_UPSTREAM ||
+	    (f->f_state != SS_UPSTREAM && f->f_state != SS_AUTHZ) ||
+	    f->f_upfd != -1 || f->f_upfd_err ||
+	    m_get_u32(mi, &err) == -1 || m_get_str(mi, text, sizeof(text)) ==
+	    -1)
+		return -1;
+	fd = m_take_fd(mi);
+	if (m_end(mi) == -1 || (err == 0) != (fd != -1)) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	f->f_upfd = fd;
+	f->f_upfd_err = err != 0;
+	if (f->f_state == SS_UPSTREAM)
+		sshf_upstream(f);
+	return 0;
+}
+
+/* ---- the target ------------------------------------------------------------------- */
+
+static int
+sshf_hostkey(struct sshf *f)
+{
+	ssh_key		 key = NULL;
+	unsigned char	*hash = NULL;
+	size_t		 hlen;
+	char		*b64 = NULL, *fp = NULL, text[512];
+	struct msg	*m;
+	uint32_t	 ok = 0;
+	int		 rc = -1;
+
+	if (ssh_get_server_publickey(f->f_up, &key) != SSH_OK ||
+	    ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
+	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
+	    &hlen) != SSH_OK ||
+	    (fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+	    hlen)) == NULL) {
+		sshf_end(f, 1, "The target's host key cannot be read.");
+		goto out;
+	}
+	m = m_create(MSG_MON_HOSTKEY, 0, -1);
+	m_add_str(m, ssh_key_type_to_char(ssh_key_type(key)));
+	m_add_str(m, b64);
+	m_add_str(m, fp);
+	if (session_call(f->f_s, m, MSG_MON_HOSTKEY_RESULT, 0, &call_in) ==
+	    -1 || m_get_u32(&call_in, &ok) == -1 ||
+	    m_get_str(&call_in, text, sizeof(text)) == -1 ||
+	    m_end(&call_in) == -1) {
+		m_in_clear(&call_in);
+		sshf_end(f, 1, "Portier cannot check the target now.");
+		goto out;
+	}
+	m_in_clear(&call_in);
+	if (!ok)
+		sshf_end(f, 1, text);
+	else
+		rc = 0;
+out:
+	ssh_string_free_char(fp);
+	ssh_clean_pubkey_hash(&hash);
+	ssh_string_free_char(b64);
+	ssh_key_free(key);
+	return rc;
+}
+
+/* Log in as the policy's account; the vendor never sees how. */
+static int
+sshf_login(struct sshf *f)
+{
+	const uint8_t	*secret;
+	size_t		 len;
+	uint32_t	 kind;
+	char		*pw;
+	int		 fd, rc = SSH_AUTH_ERROR;
+
+	if (session_call(f->f_s, m_create(MSG_MON_CRED, 0, -1),
+	    MSG_MON_CRED_RESULT, 0, &call_in) == -1 ||
+	    m_get_u32(&call_in, &kind) == -1 ||
+	    m_get_data(&call_in, &secret, &len) == -1) {
+		m_in_clear(&call_in);
+		sshf_end(f, 1, "Portier cannot log in to the target now.");
+		return -1;
+	}
+	fd = m_take_fd(&call_in);
+	if (m_end(&call_in) == -1) {
+		m_in_clear(&call_in);
+		return -1;
+	}
+	if (kind == 2 && fd != -1) {
+		/* The key stays in the monitor: it signs for us. */
+		if (ssh_set_agent_socket(f->f_up, fd) == SSH_OK)
+			rc = ssh_userauth_agent(f->f_up, NULL);
+	} else if (kind == 1 && len > 0) {
+		pw = xmalloc(len + 1);
+		memcpy(pw, secret, len);
+		pw[len] = '\0';
+		rc = ssh_userauth_password(f->f_up, NULL, pw);
+		freezero(pw, len + 1);
+	}
+	m_in_clear(&call_in);
+	if (fd != -1)
+		close(fd);
+	if (rc != SSH_AUTH_SUCCESS) {
+		log_warnx("session %s: %s refused the vaulted credential of "
+		    "%s", f->f_s->s_sid, f->f_target, f->f_account);
+		sshf_end(f, 1, "The target refused Portier's login for this "
+		    "maintenance account; hospital IT must update it.");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sshf_connect(struct sshf *f, int fd)
+{
+	int		 timeout = 10, no = 0, yes = 1, rc;
+	size_t		 i;
+	char		 text[256];
+
+	if ((f->f_up = ssh_new()) == NULL) {
+		close(fd);
+		sshf_end(f, 1, "Out of memory.");
+		return -1;
+	}
+	ssh_options_set(f->f_up, SSH_OPTIONS_FD, &fd);
+	ssh_options_set(f->f_up, SSH_OPTIONS_HOST, f->f_target);
+	ssh_options_set(f->f_up, SSH_OPTIONS_USER, f->f_account);
+	ssh_options_set(f->f_up, SSH_OPTIONS_TIMEOUT, &timeout);
+	ssh_options_set(f->f_up, SSH_OPTIONS_PROCESS_CONFIG, &no);
+	ssh_options_set(f->f_up, SSH_OPTIONS_SSH_DIR, "/nonexistent");
+	ssh_options_set(f->f_up, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+	ssh_options_set(f->f_up, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+	ssh_options_set(f->f_up, SSH_OPTIONS_NODELAY, &yes);
+	ssh_options_set(f->f_up, SSH_OPTIONS_KEY_EXCHANGE, SSHF_KEX);
+	ssh_options_set(f->f_up, SSH_OPTIONS_HOSTKEYS, SSHF_HOSTKEYS);
+	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_C_S, SSHF_CIPHERS);
+	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_S_C, SSHF_CIPHERS);
+	ssh_options_set(f->f_up, SSH_OPTIONS_HMAC_C_S, SSHF_MACS);
+	ssh_options_set(f->f_up, SSH_OPTIONS_HMAC_S_C, SSHF_MACS);
+	if (ssh_connect(f->f_up) != SSH_OK) {
+		log_warnx("session %s: %s: %s", f->f_s->s_sid, f->f_target,
+		    ssh_get_error(f->f_up));
+		sshf_end(f, 1, "The target did not complete the SSH "
+		    "handshake; try again later or tell hospital IT.");
+		return -1;
+	}
+	if (sshf_hostkey(f) == -1 || sshf_login(f) == -1)
+		return -1;
+
+	f->f_uch = ssh_channel_new(f->f_up);
+	if (f->f_uch == NULL || ssh_channel_open_session(f->f_uch) != SSH_OK)
+		goto fail;
+	/* Callbacks first: a blocking request may bring data already. */
+	memset(&f->f_ucb, 0, sizeof(f->f_ucb));
+	f->f_ucb.userdata = f;
+	f->f_ucb.channel_data_function = u_data;
+	f->f_ucb.channel_exit_status_function = u_exit_status;
+	f->f_ucb.channel_exit_signal_function = u_exit_signal;
+	f->f_ucb.channel_close_function = u_close;
+	ssh_callbacks_init(&f->f_ucb);
+	ssh_set_channel_callbacks(f->f_uch, &f->f_ucb);
+	if (f->f_pty && ssh_channel_request_pty_size(f->f_uch, f->f_term,
+	    f->f_cols, f->f_rows) != SSH_OK)
+		goto fail;
+	for (i = 0; i < f->f_nenv; i++)
+		(void)ssh_channel_request_env(f->f_uch, f->f_env[i].e_name,
+		    f->f_env[i].e_value);
+	switch (f->f_req) {
+	case REQ_EXEC:
+		rc = ssh_channel_request_exec(f->f_uch, f->f_req_arg);
+		break;
+	case REQ_SUBSYSTEM:
+		rc = ssh_channel_request_subsystem(f->f_uch, f->f_req_arg);
+		break;
+	default:
+		rc = ssh_channel_request_shell(f->f_uch);
+		break;
+	}
+	if (rc != SSH_OK)
+		goto fail;
+	ssh_set_blocking(f->f_up, 0);
+	ssh_event_add_session(f->f_sev, f->f_up);
+	snprintf(text, sizeof(text), "connected to %s as %s", f->f_target,
+	    f->f_account);
+	session_record(f->f_s, 'm', text, strlen(text));
+	log_info("session %s: %s %s", f->f_s->s_sid, f->f_login, text);
+	return 0;
+fail:
+	log_warnx("session %s: %s: %s", f->f_s->s_sid, f->f_target,
+	    ssh_get_error(f->f_up));
+	sshf_end(f, 1, "The target refused the session request.");
+	return -1;
+}
+
+/* ---- moving bytes ----------------------------------------------------------------- */
+
+/* Take what libssh holds for a channel whose callback took less. */
+static void
+sshf_drain(struct sshf *f, ssh_channel in, struct bq *q, int is_stderr,
+    int *pending, int record)
+{
+	static uint8_t	 buf[65536];
+	size_t		 want;
+	int		 n;
+
+	while (*pending && bq_room(q) > 0) {
+		if (record && f->f_s->s_recorder->mc_queued > SSHF_REC_HWM)
+			return;
+		want = bq_room(q) < sizeof(buf) ? bq_room(q) : sizeof(buf);
+		n = ssh_channel_read_nonblocking(in, buf, (uint32_t)want,
+		    is_stderr);
+		if (n <= 0) {
+			*pending = 0;
+			break;
+		}
+		bq_push(q, buf, (size_t)n);
+		if (record)
+			session_record(f->f_s, q == &f->f_qu ? 'i' : 'o', buf,
+			    (size_t)n);
+	}
+}
+
+static void
+sshf_pump(struct sshf *f)
+{
+	if (f->f_begin)
+		sshf_begin(f);
+	bq_flush(&f->f_qd, f->f_dch, 0);
+	bq_flush(&f->f_qde, f->f_dch, 1);
+	if (f->f_state != SS_RELAY)
+		return;
+	bq_flush(&f->f_qu, f->f_uch, 0);
+	sshf_drain(f, f->f_dch, &f->f_qu, 0, &f->f_d_pending,
+	    f->f_record_io);
+	sshf_drain(f, f->f_uch, &f->f_qd, 0, &f->f_u_pending,
+	    f->f_record_io);
+	sshf_drain(f, f->f_uch, &f->f_qde, 1, &f->f_ue_pending,
+	    f->f_record_io);
+	bq_flush(&f->f_qu, f->f_uch, 0);
+	bq_flush(&f->f_qd, f->f_dch, 0);
+	bq_flush(&f->f_qde, f->f_dch, 1);
+
+	if (!f->f_u_eof_fwd && ssh_channel_is_eof(f->f_uch) &&
+	    f->f_qd.q_len == 0 && f->f_qde.q_len == 0 && !f->f_u_pending &&
+	    !f->f_ue_pending) {
+		ssh_channel_send_eof(f->f_dch);
+		f->f_u_eof_fwd = 1;
+	}
+	if (!f->f_d_eof_fwd && ssh_channel_is_eof(f->f_dch) &&
+	    f->f_qu.q_len == 0 && !f->f_d_pending) {
+		ssh_channel_send_eof(f->f_uch);
+		f->f_d_eof_fwd = 1;
+	}
+	if ((f->f_u_closed || ssh_channel_is_closed(f->f_uch)) &&
+	    f->f_u_eof_fwd && !f->f_exit_fwd) {
+		if (f->f_exit_signal[0] != '\0')
+			ssh_channel_request_send_exit_signal(f->f_dch,
+			    f->f_exit_signal, f->f_exit_core, "", "");
+		else if (f->f_exit_status >= 0)
+			ssh_channel_request_send_exit_status(f->f_dch,
+			    f->f_exit_status);
+		ssh_channel_close(f->f_dch);
+		f->f_exit_fwd = 1;
+	}
+	if (f->f_d_closed && !ssh_channel_is_closed(f->f_uch))
+		ssh_channel_close(f->f_uch);
+}
+
+static int
+sshf_finished(struct sshf *f)
+{
+	if (ssh_get_status(f->f_down) & (SSH_CLOSED | SSH_CLOSED_ERROR))
+		return 1;
+	if (f->f_state == SS_CLOSING)
+		return 1;
+	if (f->f_state == SS_RELAY && f->f_exit_fwd)
+		return 1;
+	if (f->f_state == SS_RELAY && f->f_d_closed)
+		return 1;
+	if (f->f_up != NULL && (ssh_get_status(f->f_up) &
+	    (SSH_CLOSED | SSH_CLOSED_ERROR)) && f->f_qd.q_len == 0 &&
+	    f->f_qde.q_len == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * End the session with TEXT shown to the vendor and STATUS as the exit
+ * status of their command.
+ */
+static void
+sshf_end(struct sshf *f, int status, const char *text)
+{
+	if (f->f_state == SS_CLOSING)
+		return;
+	if (text != NULL && text[0] != '\0')
+		sshf_say(f, text);
+	if (f->f_dch != NULL && ssh_channel_is_open(f->f_dch)) {
+		ssh_channel_request_send_exit_status(f->f_dch, status);
+		ssh_channel_send_eof(f->f_dch);
+		ssh_channel_close(f->f_dch);
+	}
+	f->f_state = SS_CLOSING;
+	session_close(f->f_s, text != NULL && text[0] != '\0' ? text :
+	    "closed");
+}
+
+/* ---- the event loop ---------------------------------------------------------------- */
+
+static void
+sshf_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct sshf	*f = arg;
+
+	if (f->f_s->s_closing)
+		return;
+	if (ssh_event_dopoll(f->f_sev, 0) == SSH_ERROR &&
+	    f->f_state != SS_RELAY) {
+		log_debug("session %s: dopoll error in state %d: %s",
+		    f->f_s->s_sid, f->f_state, ssh_get_error(f->f_down));
+		session_close(f->f_s, "vendor disconnected");
+		return;
+	}
+	sshf_pump(f);
+	if (sshf_finished(f)) {
+		if (f->f_state != SS_CLOSING) {
+			f->f_state = SS_CLOSING;
+			session_close(f->f_s, f->f_exit_fwd ?
+			    "session ended" : "vendor disconnected");
+		}
+		return;
+	}
+	sshf_rearm(f);
+}
+
+static void
+sshf_watch(struct sshf *f, struct event **ev, ssh_session sess)
+{
+	short	 want = EV_READ | EV_PERSIST;
+
+	if (ssh_get_poll_flags(sess) & SSH_WRITE_PENDING)
+		want |= EV_WRITE;
+	if (*ev != NULL && event_get_events(*ev) == want)
+		return;
+	if (*ev != NULL)
+		event_free(*ev);
+	*ev = event_new(f->f_s->s_base, ssh_get_fd(sess), want, sshf_event,
+	    f);
+	event_add(*ev, NULL);
+}
+
+static void
+sshf_rearm(struct sshf *f)
+{
+	if (f->f_s->s_closing)
+		return;
+	sshf_watch(f, &f->f_ev_down, f->f_down);
+	if (f->f_up != NULL && f->f_state == SS_RELAY)
+		sshf_watch(f, &f->f_ev_up, f->f_up);
+}
+
+/* Login grace, window warnings and end, and a paused recorder. */
+static void
+sshf_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct sshf	*f = arg;
+	time_t		 now = time(NULL), left;
+	char		 text[160];
+
+	if (f->f_s->s_closing)
+		return;
+	if (!f->f_authed && now - f->f_started > SSHF_LOGIN_GRACE) {
+		session_close(f->f_s, "login grace time over");
+		return;
+	}
+	if (f->f_state == SS_RELAY && f->f_window_end > 0) {
+		left = f->f_window_end - now;
+		if (left <= 0) {
+			sshf_end(f, 1, "Your maintenance window has ended: "
+			    "Portier closes this session.");
+			return;
+		}
+		if ((left <= 60 && f->f_warned < 2) ||
+		    (left <= 600 && f->f_warned < 1)) {
+			f->f_warned = left <= 60 ? 2 : 1;
+			snprintf(text, sizeof(text), "Your maintenance window "
+			    "ends in %lld minute%s; the session will then be "
+			    "closed.", (long long)((left + 59) / 60),
+			    left > 60 ? "s" : "");
+			sshf_say(f, text);
+		}
+	}
+	/* Pick up what waited for the recorder or a window to open. */
+	sshf_event(-1, 0, f);
+}
+
+/* ---- the front end ------------------------------------------------------------------ */
+
+static int
+sshf_init(struct session *s)
+{
+	struct pt_config	*cf = s->s_conf;
+	struct sshf		*f = &F;
+	ssh_key			 key;
+	int			 i, n = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->f_s = s;
+	f->f_exit_status = -1;
+	f->f_upfd = -1;
+	s->s_front_data = f;
+	/* Everything that reads a file happens now, before the sandbox. */
+	if (ssh_init() != SSH_OK)
+		return -1;
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	if ((f->f_bind = ssh_bind_new()) == NULL)
+		return -1;
+	for (i = 0; i < cf->cf_nhostkeys; i++) {
+		if (ssh_pki_import_privkey_file(cf->cf_hostkeys[i], NULL, NULL,
+		    NULL, &key) != SSH_OK) {
+			log_warnx("host key %s cannot be read",
+			    cf->cf_hostkeys[i]);
+			continue;
+		}
+		if (ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_IMPORT_KEY,
+		    key) == SSH_OK)
+			n++;
+	}
+	if (n == 0)
+		return -1;
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_KEY_EXCHANGE,
+	    SSHF_KEX);
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_CIPHERS_C_S,
+	    SSHF_CIPHERS);
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_CIPHERS_S_C,
+	    SSHF_CIPHERS);
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_HMAC_C_S, SSHF_MACS);
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_HMAC_S_C, SSHF_MACS);
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+	    SSHF_HOSTKEYS);
+	return 0;
+}
+
+static void
+sshf_start(struct session *s)
+{
+	struct sshf	*f = &F;
+	struct timeval	 tv = { 0, SSHF_TICK_MS * 1000 };
+	long		 timeout = SSHF_KEX_TIMEOUT;
+
+	f->f_started = time(NULL);
+	if ((f->f_down = ssh_new()) == NULL ||
+	    ssh_bind_accept_fd(f->f_bind, f->f_down, s->s_fd) != SSH_OK) {
+		session_close(s, "cannot start SSH");
+		return;
+	}
+	ssh_options_set(f->f_down, SSH_OPTIONS_TIMEOUT, &timeout);
+	memset(&f->f_scb, 0, sizeof(f->f_scb));
+	f->f_scb.userdata = f;
+	f->f_scb.channel_open_request_session_function = sshf_channel_open;
+	ssh_callbacks_init(&f->f_scb);
+	ssh_set_server_callbacks(f->f_down, &f->f_scb);
+	ssh_set_message_callback(f->f_down, sshf_message, f);
+	ssh_set_auth_methods(f->f_down, SSH_AUTH_METHOD_INTERACTIVE);
+	if (ssh_handle_key_exchange(f->f_down) != SSH_OK) {
+		log_info("session %s: key exchange with %s failed: %s",
+		    s->s_sid, s->s_peer, ssh_get_error(f->f_down));
+		session_close(s, "key exchange failed");
+		return;
+	}
+	ssh_set_blocking(f->f_down, 0);
+	f->f_sev = ssh_event_new();
+	ssh_event_add_session(f->f_sev, f->f_down);
+	f->f_tick = event_new(s->s_base, -1, EV_PERSIST, sshf_tick, f);
+	event_add(f->f_tick, &tv);
+	sshf_rearm(f);
+}
+
+static void
+sshf_close(struct session *s, const char *why)
+{
+	struct sshf	*f = &F;
+	int		 i;
+
+	if (f->f_ev_down != NULL)
+		event_del(f->f_ev_down);
+	if (f->f_ev_up != NULL)
+		event_del(f->f_ev_up);
+	if (f->f_tick != NULL)
+		event_del(f->f_tick);
+	/* The target first, then the vendor, who may read what we said. */
+	if (f->f_up != NULL) {
+		if (f->f_uch != NULL && ssh_channel_is_open(f->f_uch))
+			ssh_channel_close(f->f_uch);
+		ssh_disconnect(f->f_up);
+	}
+	if (f->f_down != NULL) {
+		ssh_set_blocking(f->f_down, 1);
+		bq_flush(&f->f_qd, f->f_dch, 0);
+		bq_flush(&f->f_qde, f->f_dch, 1);
+		if (f->f_dch != NULL && ssh_channel_is_open(f->f_dch))
+			ssh_channel_close(f->f_dch);
+		/* Let the client see the close before the disconnect. */
+		for (i = 0; i < 10 && f->f_sev != NULL &&
+		    !(ssh_get_status(f->f_down) &
+		    (SSH_CLOSED | SSH_CLOSED_ERROR)); i++)
+			if (ssh_event_dopoll(f->f_sev, 20) == SSH_ERROR)
+				break;
+		ssh_disconnect(f->f_down);
+	}
+}
+
+const struct session_front session_front_ssh = {
+	.sf_name = "ssh",
+	.sf_proto = PT_PROTO_SSH,
+	.sf_init = sshf_init,
+	.sf_start = sshf_start,
+	.sf_monitor = sshf_monitor,
+	.sf_parent = sshf_parent,
+	.sf_notice = sshf_notice,
+	.sf_close = sshf_close,
+};
