@@ -314,8 +314,11 @@ authz_status(const char *user, struct pt_access *ac, time_t now,
 	time_t		 next;
 
 	if (policy_window_now(ac, tz, now, end)) {
-		snprintf(text, len, "open until %s",
-		    policy_hhmm(*end, tz, when, sizeof(when)));
+		if (*end - now < 20 * 3600)
+			policy_hhmm(*end, tz, when, sizeof(when));
+		else
+			policy_when(*end, tz, when, sizeof(when));
+		snprintf(text, len, "open until %s", when);
 		return 1;
 	}
 	if ((next = policy_window_next(ac, tz, now)) != 0)
@@ -381,7 +384,7 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 	struct pt_target	*tg = NULL;
 	struct msg		*m;
 	char			 target[PT_NAME_MAX], text[512], why[256];
-	char			 until[16];
+	char			 until[32];
 	time_t			 end = 0;
 
 	if (m_get_str(mi, target, sizeof(target)) == -1 || m_end(mi) == -1)
@@ -426,7 +429,7 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 		return 0;
 	}
 	snprintf(why, sizeof(why), "window open until %s",
-	    policy_hhmm(end, tz_of(ms->ms_user), until, sizeof(until)));
+	    policy_when(end, tz_of(ms->ms_user), until, sizeof(until)));
 	mon_audit(ms->ms_user, "access.allow", target, ms->ms_peer,
 	    ms->ms_sid, why);
 	if (store_session_set(mon_store, ms->ms_sid, ms->ms_user,

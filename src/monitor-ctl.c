@@ -39,16 +39,18 @@
 
 #define TOTP_ISSUER	"Portier"
 #define CTL_TEXT_MAX	1024	/* an answer's text */
-#define CTL_STR_MAX	512	/* a name on the wire: checked after */
+/*
+ * Names are read into buffers larger than any valid one, so that a long
+ * name gets an answer instead of cutting the channel, then checked to be
+ * at most STORE_NAME_MAX (64) bytes; "%.64s" below only tells the
+ * compiler so.
+ */
+#define CTL_STR_MAX	512
 #define CTL_LINE_MAX	(STORE_KEYBLOB_MAX + 1024)	/* a .pub line */
 #define CRED_PASSWORD_MAX 1024
 #define CRED_KEY_MAX	(16 * 1024)
 #define KEY_COMMENT_MAX	256
 #define RSA_MIN_BITS	3072
-/*
- * Names are checked to be at most STORE_NAME_MAX (64) bytes before they
- * are formatted; "%.64s" only tells the compiler.
- */
 
 /* One request being answered. */
 struct monctl {
@@ -104,13 +106,22 @@ monctl_error(struct monctl *c, const char *fmt, ...)
 	return 0;
 }
 
+/* The store failed: logged once, as a warning, and answered. */
 static int
 monctl_store_error(struct monctl *c)
 {
+	char		 text[CTL_TEXT_MAX];
+	struct msg	*m;
+
 	log_warnx("control: %s: store: %s", c->c_actor,
 	    store_error(mon_store));
+	snprintf(text, sizeof(text), "the store failed: %s",
+	    store_error(mon_store));
 	store_tx_rollback(mon_store);
-	return monctl_error(c, "the store failed: %s", store_error(mon_store));
+	m = m_create(MSG_CTL_ERROR, c->c_id, -1);
+	m_add_str(m, text);
+	msgchan_send(c->c_chan, m);
+	return 0;
 }
 
 /* The administrator, from the uid control put first in the request. */

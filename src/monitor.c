@@ -306,8 +306,31 @@ mon_vault_key(uint8_t key[VAULT_KEY_LEN])
 	return 0;
 }
 
+static int	mon_control_request(struct msgchan *, struct msg_in *);
+
+/*
+ * A malformed administrator's request (an old portierctl, a bug) gets an
+ * error; it must not take the daemon down with the control channel.
+ */
 static int
 mon_control_dispatch(struct msgchan *mc, struct msg_in *mi)
+{
+	struct msg	*m;
+
+	if (mon_control_request(mc, mi) == -1 || mi->mi_err) {
+		log_warnx("control: malformed %s request", msg_name(mi->mi_type));
+		m = m_create(MSG_CTL_ERROR, mi->mi_id, -1);
+		m_add_str(m, "malformed request: is portierctl the same version "
+		    "as portierd?");
+		msgchan_send(mc, m);
+		mi->mi_err = 0;
+		mi->mi_p = mi->mi_end;
+	}
+	return 0;
+}
+
+static int
+mon_control_request(struct msgchan *mc, struct msg_in *mi)
 {
 	struct audit_walk	 aw = { mi->mi_id, 0, 0, 0 };
 	struct msg		*m;

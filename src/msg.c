@@ -151,9 +151,17 @@ m_grow(struct msg *m, size_t n)
 		return NULL;
 	}
 	if (m->m_len + n > m->m_cap) {
-		while (m->m_len + n > m->m_cap)
-			m->m_cap *= 2;
-		m->m_buf = xreallocarray(m->m_buf, m->m_cap, 1);
+		uint8_t	*nbuf;
+		size_t	 ncap = m->m_cap;
+
+		while (m->m_len + n > ncap)
+			ncap *= 2;
+		/* Not realloc: the old buffer may hold a secret to wipe. */
+		nbuf = xmalloc(ncap);
+		memcpy(nbuf, m->m_buf, m->m_len);
+		freezero(m->m_buf, m->m_cap);
+		m->m_buf = nbuf;
+		m->m_cap = ncap;
 	}
 	p = m->m_buf + m->m_len;
 	m->m_len += n;

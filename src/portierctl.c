@@ -62,11 +62,13 @@ usage(void)
 	    "                         new verification code app: show its QR\n"
 	    "                         code once (and write it to a new PNG)\n"
 	    "  target credential set TARGET ACCOUNT --key FILE | --password-stdin\n"
-	    "                         what Portier logs in to TARGET with\n");
+	    "                         what Portier logs in to TARGET with\n"
+	    "  target trust TARGET [--yes]\n"
+	    "                         pin the host key TARGET presents\n");
 	exit(2);
 }
 
-static __attribute__((noreturn)) void
+static __attribute__((noreturn, format(printf, 1, 2))) void
 die(const char *fmt, ...)
 {
 	va_list	 ap;
@@ -566,8 +568,8 @@ cmd_user_key_add(int fd, const char *user, const char *path)
 		if (*line == '\0' || *line == '#')
 			continue;
 		if (key != NULL)
-			die("%s holds more than one key: add them one at a "
-			    "time", path);
+			die("%s holds more than one line: give a .pub file, "
+			    "which holds one key", path);
 		key = line;
 	}
 	if (key == NULL)
@@ -834,6 +836,61 @@ cmd_cred_set(int fd, const char *target, const char *account,
 	return rc;
 }
 
+/*
+ * Show the host key a target presents, and pin it once an administrator
+ * has compared the fingerprint with the equipment's own.
+ */
+static int
+cmd_target_trust(int fd, const char *target, int yes)
+{
+	struct msg	*m;
+	struct msg_in	*mi;
+	char		 name[STORE_NAME_MAX + 1], type[64], fp[80];
+	char		 answer[16];
+	uint32_t	 pinned;
+
+	check_name("target", target);
+	m = m_create(MSG_CTL_TARGET_TRUST, 0, -1);
+	m_add_str(m, target);
+	m_add_str(m, "");
+	ctl_send(fd, m);
+	mi = ctl_recv(fd);
+	if (mi->mi_type != MSG_CTL_TARGET_KEY ||
+	    m_get_str(mi, name, sizeof(name)) == -1 ||
+	    m_get_str(mi, type, sizeof(type)) == -1 ||
+	    m_get_str(mi, fp, sizeof(fp)) == -1 ||
+	    m_get_u32(mi, &pinned) == -1 || m_end(mi) == -1)
+		ctl_bad();
+	if (ctl_recv(fd)->mi_type != MSG_CTL_END)
+		ctl_bad();
+	if (pinned) {
+		if (json)
+			printf("{\"target\": \"%s\", \"type\": \"%s\", "
+			    "\"fingerprint\": \"%s\", \"trusted\": true}\n",
+			    name, type, fp);
+		else
+			printf("%s: host key %s %s is already trusted\n", name,
+			    type, fp);
+		return 0;
+	}
+	if (!yes) {
+		printf("%s presents the host key\n  %s %s\nCompare it with "
+		    "the fingerprint the equipment shows (on its console: "
+		    "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub).\n"
+		    "Trust this key? [y/N] ", name, type, fp);
+		fflush(stdout);
+		if (fgets(answer, sizeof(answer), stdin) == NULL ||
+		    (answer[0] != 'y' && answer[0] != 'Y')) {
+			printf("not trusted\n");
+			return 1;
+		}
+	}
+	m = m_create(MSG_CTL_TARGET_TRUST, 0, -1);
+	m_add_str(m, target);
+	m_add_str(m, fp);
+	return ctl_request_ok(fd, m);
+}
+
 /* ---- command line ------------------------------------------------------ */
 
 /*
@@ -845,12 +902,12 @@ struct cmd_args {
 	char		*a[3];		/* operands */
 	int		 na;
 	const char	*since, *vendor, *name, *png, *key;
-	int		 force, password_stdin;
+	int		 force, password_stdin, yes;
 };
 
 enum {
 	OPT_JSON = 256, OPT_SINCE, OPT_VENDOR, OPT_NAME, OPT_PNG, OPT_FORCE,
-	OPT_KEY, OPT_PASSWORD_STDIN
+	OPT_KEY, OPT_PASSWORD_STDIN, OPT_YES
 };
 
 static void
@@ -887,6 +944,9 @@ cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
 			break;
 		case OPT_PASSWORD_STDIN:
 			ca->password_stdin = 1;
+			break;
+		case OPT_YES:
+			ca->yes = 1;
 			break;
 		case ':':
 			fprintf(stderr, "portierctl: %s: %s needs an "
@@ -1037,6 +1097,19 @@ run_cred_set(int argc, char **argv)
 	return cmd_cred_set(ctl_connect(), ca.a[0], ca.a[1], ca.key);
 }
 
+static int
+run_target_trust(int argc, char **argv)
+{
+	static const struct option opts[] = { O_JSON,
+	    { "yes", no_argument, NULL, OPT_YES },
+	    O_END };
+	struct cmd_args	 ca;
+
+	cmd_parse("target trust", argc, argv, opts, 1, &ca);
+	cmd_need("target trust", &ca, 1, "a target");
+	return cmd_target_trust(ctl_connect(), ca.a[0], ca.yes);
+}
+
 /* Longer commands first: "audit verify" is found as "audit" + operand. */
 static const struct ctl_cmd {
 	const char	*cc_words[3];
@@ -1050,6 +1123,7 @@ static const struct ctl_cmd {
 	{ { "user", "key", "add" }, run_user_key_add },
 	{ { "totp", "enroll" }, run_totp_enroll },
 	{ { "target", "credential", "set" }, run_cred_set },
+	{ { "target", "trust" }, run_target_trust },
 };
 
 int

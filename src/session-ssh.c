@@ -266,21 +266,34 @@ sshf_split_user(struct sshf *f, const char *user)
 }
 
 static void
-sshf_prompt(ssh_message m, int round, const char *instruction)
+sshf_prompt(ssh_message m, int round)
 {
 	static const char *pw[] = { "Password: " };
 	static const char *code[] = { "Verification code: " };
 	char		 echo[1] = { 0 };
 
-	if (round == 1)
-		ssh_message_auth_interactive_request(m, "Portier",
-		    instruction, 1, pw, echo);
-	else if (round == 2)
-		ssh_message_auth_interactive_request(m, "", instruction, 1,
-		    code, echo);
-	else
-		ssh_message_auth_interactive_request(m, "", instruction, 0,
-		    NULL, NULL);
+	ssh_message_auth_interactive_request(m, "", "", 1,
+	    round == 1 ? pw : code, echo);
+}
+
+/*
+ * Refuse this attempt, and say why in a banner (OpenSSH prints it before
+ * "Permission denied"); the client may start again if it has tries left.
+ */
+static void
+sshf_refuse(struct sshf *f, ssh_message m, const char *text)
+{
+	char		 line[600];
+	ssh_string	 banner;
+
+	snprintf(line, sizeof(line), "%s\r\n", text);
+	if ((banner = ssh_string_from_char(line)) != NULL) {
+		ssh_send_issue_banner(f->f_down, banner);
+		ssh_string_free(banner);
+	}
+	f->f_round = 0;
+	ssh_message_auth_set_methods(m, SSH_AUTH_METHOD_INTERACTIVE);
+	ssh_message_reply_default(m);
 }
 
 /* Ask the monitor; returns the auth_result and its text. */
@@ -307,30 +320,32 @@ sshf_kbdint(struct sshf *f, ssh_message m)
 	struct msg	*req;
 	int		 r;
 
+	if (f->f_state == SS_CLOSING) {
+		ssh_message_reply_default(m);
+		return 0;
+	}
 	if (!ssh_message_auth_kbdint_is_response(m)) {
 		user = ssh_message_auth_user(m);
 		if (f->f_login[0] == '\0' &&
 		    (user == NULL || sshf_split_user(f, user) == -1)) {
-			ssh_message_reply_default(m);
+			sshf_refuse(f, m, "Log in as LOGIN@TARGET or LOGIN.");
 			return 0;
 		}
 		f->f_round = 1;
-		sshf_prompt(m, 1, "");
+		sshf_prompt(m, 1);
 		return 0;
 	}
-	if (f->f_round == 3 || ssh_userauth_kbdint_getnanswers(f->f_down) !=
-	    1 || (a = ssh_userauth_kbdint_getanswer(f->f_down, 0)) == NULL) {
-		/* The final text was shown: now the failure. */
-		ssh_message_reply_default(m);
-		if (f->f_round == 3)
-			f->f_state = SS_CLOSING;
+	if (f->f_round == 0 ||
+	    ssh_userauth_kbdint_getnanswers(f->f_down) != 1 ||
+	    (a = ssh_userauth_kbdint_getanswer(f->f_down, 0)) == NULL) {
+		sshf_refuse(f, m, "Answer the prompt.");
 		return 0;
 	}
 	strlcpy(answer, a, sizeof(answer));
 	if (++f->f_tries > SSHF_MAX_TRIES) {
 		explicit_bzero(answer, sizeof(answer));
-		f->f_round = 3;
-		sshf_prompt(m, 3, "Too many attempts on this connection.");
+		sshf_refuse(f, m, "Too many attempts on this connection.");
+		f->f_state = SS_CLOSING;
 		return 0;
 	}
 	if (f->f_round == 1) {
@@ -346,7 +361,7 @@ sshf_kbdint(struct sshf *f, ssh_message m)
 	switch (r) {
 	case AUTH_NEED_CODE:
 		f->f_round = 2;
-		sshf_prompt(m, 2, "");
+		sshf_prompt(m, 2);
 		break;
 	case AUTH_OK:
 		f->f_authed = 1;
@@ -356,13 +371,12 @@ sshf_kbdint(struct sshf *f, ssh_message m)
 		    f->f_login);
 		break;
 	case AUTH_FAIL:
-		f->f_round = 1;
-		sshf_prompt(m, 1, text);
+		sshf_refuse(f, m, text);
 		break;
 	default:	/* locked, denied, or the monitor is gone */
-		f->f_round = 3;
-		sshf_prompt(m, 3, r == -1 ? "Authentication is unavailable; "
+		sshf_refuse(f, m, r == -1 ? "Authentication is unavailable; "
 		    "try again later." : text);
+		f->f_state = SS_CLOSING;
 		break;
 	}
 	return 0;
@@ -708,7 +722,10 @@ sshf_menu_input(struct sshf *f, const uint8_t *p, uint32_t len)
 			session_record(f->f_s, 'i', f->f_target,
 			    strlen(f->f_target));
 			sshf_authz(f);
-			return (int)len;
+			/* What follows is for the target: libssh keeps it. */
+			if (i + 1 < len)
+				f->f_d_pending = 1;
+			return (int)(i + 1);
 		}
 		if (p[i] == 0x03 || p[i] == 0x04) {	/* ^C, ^D */
 			sshf_end(f, 1, "Cancelled.");
@@ -1264,6 +1281,9 @@ sshf_init(struct session *s)
 	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_HMAC_S_C, SSHF_MACS);
 	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
 	    SSHF_HOSTKEYS);
+	/* The product, not the library version, in the identification. */
+	ssh_bind_options_set(f->f_bind, SSH_BIND_OPTIONS_BANNER,
+	    "Portier_" PORTIER_VERSION);
 	return 0;
 }
 

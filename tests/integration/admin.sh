@@ -129,6 +129,10 @@ d = open(sys.argv[1], "rb").read()
 w, h, depth, ctype = struct.unpack(">IIBB", d[16:26])
 sys.exit(not (w == h and w % 8 == 0 and (w // 8 - 8 - 21) % 4 == 0 and depth == 8 and ctype == 0))' "$T/jdoe.png"
 fi
+if command -v zbarimg >/dev/null; then
+	check "the PNG decodes to the URI printed" sh -c \
+	    "[ \"\$(zbarimg -q --raw '$T/jdoe.png' 2>/dev/null)\" = \"\$(grep '^otpauth://' '$T/totpng.out')\" ]"
+fi
 n=$("$CTL" audit | grep -c 'totp.enroll' || true)
 echo keep > "$T/exists.png"
 run totpexists "$CTL" totp enroll jdoe --png "$T/exists.png"

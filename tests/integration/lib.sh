@@ -14,6 +14,7 @@ PORTIERCTL="$top_builddir/portierctl"
 pass=0
 fail=0
 pids=""
+pam_files=""
 
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
 not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
@@ -117,6 +118,7 @@ cleanup() {
 	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
 	# Children of a daemon killed above, if any survived it.
 	pkill -KILL -f "portierd -d -v -f $T/" 2>/dev/null || true
+	[ -z "${pam_files:-}" ] || rm -f $pam_files
 	if [ "${KEEP_TEST_DIR:-}" = "" ]; then rm -rf "$T"; else echo "kept $T"; fi
 }
 
@@ -152,4 +154,162 @@ wait_for() {	# wait_for SECONDS COMMAND...: poll until it succeeds
 		sleep 0.1; n=$((n - 1))
 	done
 	return 1
+}
+
+# ---- SSH: a real target sshd, real PAM, real OpenSSH clients ---------------
+
+PT_PASS_ptjdoe='Acme-vendor-pw1'
+PT_PASS_ptasmith='Globex-vendor-pw2'
+PT_PASS_ptmaintpw='Lab-maint-pw3'
+PT_PASS_ptcarol='Acme-vendor-pw4'
+
+# Local accounts: the vendors log in to Portier through PAM (pam_unix),
+# the target accounts are what Portier logs in as.  Created once; their
+# passwords are reset on each run.
+ensure_accounts() {
+	local u
+	for u in ptjdoe ptasmith ptcarol; do
+		id "$u" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$u"
+	done
+	for u in ptmaint ptmaintpw; do
+		id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
+	done
+	usermod -p '*' ptmaint	# no password: a key only
+	printf 'ptjdoe:%s\nptasmith:%s\nptmaintpw:%s\nptcarol:%s\n' \
+	    "$PT_PASS_ptjdoe" "$PT_PASS_ptasmith" "$PT_PASS_ptmaintpw" \
+	    "$PT_PASS_ptcarol" | chpasswd
+}
+
+# The PAM service portierd uses in the tests: pam_unix, as in pam/portier.
+setup_pam() {
+	PAM_SERVICE="portier-test-$$"
+	cat > "/etc/pam.d/$PAM_SERVICE" <<PAM
+auth required pam_unix.so
+account required pam_unix.so
+PAM
+	pam_files="/etc/pam.d/$PAM_SERVICE"
+}
+
+# An OpenSSH server as the target, on 127.0.0.1:$TPORT.  ptmaint logs in
+# with a key that only Portier's vault holds; ptmaintpw with a password.
+start_target() {
+	start_target_on "$(free_port)"
+}
+
+start_target_on() {	# start_target_on PORT
+	TPORT=$1
+	mkdir -p -m 755 "$T/target"
+	[ -f "$T/target/host_ed25519" ] ||
+		ssh-keygen -q -t ed25519 -N "" -f "$T/target/host_ed25519"
+	[ -f "$T/target/maint_key" ] ||
+		ssh-keygen -q -t ed25519 -N "" -C "vault-only key" -f "$T/target/maint_key"
+	cp "$T/target/maint_key.pub" "$T/target/authorized_keys"
+	chmod 644 "$T/target/authorized_keys"
+	cat > "$T/target/sshd_config" <<SSHD
+Port $TPORT
+ListenAddress 127.0.0.1
+HostKey ${TARGET_HOSTKEY:-$T/target/host_ed25519}
+PidFile $T/target/sshd.pid
+UsePAM no
+PermitRootLogin no
+AuthorizedKeysFile $T/target/authorized_keys
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+AllowUsers ptmaint ptmaintpw
+Subsystem sftp internal-sftp
+StrictModes no
+AcceptEnv LANG LC_*
+SSHD
+	mkdir -p /run/sshd
+	/usr/sbin/sshd -f "$T/target/sshd_config" -E "$T/target/sshd.log"
+	wait_for 5 test -s "$T/target/sshd.pid"
+	TARGET_PID=$(cat "$T/target/sshd.pid")
+	pids="$pids $TARGET_PID"
+}
+
+stop_target() {
+	kill "$TARGET_PID" 2>/dev/null || true
+	wait_for 5 sh -c "! kill -0 $TARGET_PID 2>/dev/null"
+	rm -f "$T/target/sshd.pid"
+}
+
+# The policy for the SSH tests: two vendors, two targets.
+write_ssh_policy() {
+	cat > "$T/etc/policies/test.conf" <<POL
+target "pacs-01" {
+	address "127.0.0.1" port $TPORT
+	protocol ssh
+	account "ptmaint"
+}
+target "lab-01" {
+	address "127.0.0.1" port $TPORT
+	protocol ssh
+	account "ptmaintpw"
+}
+vendor "acme" {
+	user "ptjdoe"
+	user "ptcarol"
+	access "pacs-01" {
+		window every day 00:00-24:00
+	}
+	access "lab-01" {
+		window every day 00:00-24:00
+	}
+}
+vendor "globex" {
+	user "ptasmith"
+	access "pacs-01" {
+		window every day 00:00-24:00
+	}
+}
+POL
+	printf 'pam service "%s"\nlockout 1m\n' "$PAM_SERVICE" >> "$T/etc/portier.conf"
+}
+
+# Enrol a vendor: account, TOTP; sets PT_TOTP_SECRET_<user>.
+enrol() {	# enrol USER VENDOR
+	"$PORTIERCTL" user add "$1" --vendor "$2" >/dev/null
+	local secret
+	secret=$("$PORTIERCTL" totp enroll "$1" | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' | head -n1)
+	[ -n "$secret" ] || { echo "no TOTP secret for $1"; return 1; }
+	eval "PT_TOTP_SECRET_$1=$secret"
+	: > "$T/totp-$1"
+}
+
+# vssh USER [ssh args...]: the vendor's real OpenSSH client, its answers
+# from askpass.sh; stdout and stderr as ssh leaves them.
+vssh() {
+	local u="$1"; shift
+	PT_PASSWORD=$(eval echo "\${PT_PASS_$u}") \
+	PT_TOTP_SECRET=$(eval echo "\${PT_TOTP_SECRET_$u}") \
+	PT_TOTP_STATE="$T/totp-$u" \
+	SSH_ASKPASS="$top_srcdir/tests/integration/askpass.sh" \
+	SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	ssh -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 -p "$PORT" "$@"
+}
+
+# Clients know Portier's host key, as a vendor's would after first use.
+known_hosts() {
+	printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$T/etc/host_ed25519.pub")" \
+	    > "$T/known_hosts"
+}
+
+# vclient TOOL USER ARGS...: sftp or scp as USER, answers from askpass.sh.
+vclient() {
+	local tool="$1" u="$2"; shift 2
+	PT_PASSWORD=$(eval echo "\${PT_PASS_$u}") \
+	PT_TOTP_SECRET=$(eval echo "\${PT_TOTP_SECRET_$u}") \
+	PT_TOTP_STATE="$T/totp-$u" \
+	SSH_ASKPASS="$top_srcdir/tests/integration/askpass.sh" \
+	SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	"$tool" -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
+	    -o NumberOfPasswordPrompts=1 -P "$PORT" "$@"
+}
+
+# The same command run directly on the target, for comparison.
+direct_ssh() {
+	ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -o LogLevel=error -o BatchMode=yes -i "$T/target/maint_key" \
+	    -p "$TPORT" ptmaint@127.0.0.1 "$@"
 }
