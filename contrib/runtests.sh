@@ -29,6 +29,7 @@ clang
 libclang-rt-14-dev
 openssh-server
 oathtool
+ssh-audit
 util-linux
 procps
 PKGS
