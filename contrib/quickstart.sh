@@ -54,4 +54,5 @@ quickstart: starting portierd on 127.0.0.1:2222 and [::1]:2222 (Ctrl-C stops it)
   in another terminal:  sudo ./portierctl -s $run/control.sock status
                         sudo ./portierctl -s $run/control.sock audit
 MSG
+echo "  to let a technician in: declare them in run/etc/policies/, then see README.md, \"A vendor's session\""
 exec ./portierd -d -f "$run/etc/portier.conf"
