@@ -1346,6 +1346,8 @@ sshf_close(struct session *s, const char *why)
 		bq_flush(&f->f_qde, f->f_dch, 1);
 		if (f->f_dch != NULL && ssh_channel_is_open(f->f_dch))
 			ssh_channel_close(f->f_dch);
+		/* What we said must reach the vendor before we hang up. */
+		(void)ssh_blocking_flush(f->f_down, 2000);
 		/* Let the client see the close before the disconnect. */
 		for (i = 0; i < 10 && f->f_sev != NULL &&
 		    !(ssh_get_status(f->f_down) &
