@@ -78,7 +78,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 # ASan resolved its interceptors: the call lands on a NULL pointer.
 # Linking libcrypt from the start avoids that (sanitizer builds only).
 (cd build/asan && ../../configure --quiet --enable-werror \
-    CFLAGS="-g -O1 $san" LDFLAGS="$san" LIBS="-lcrypt" &&
+    CFLAGS="-g -O1 $san" LDFLAGS="$san" LIBS="-Wl,--no-as-needed -lcrypt" &&
     make -s -j"$jobs" &&
     ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
