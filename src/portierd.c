@@ -371,6 +371,8 @@ parent_accept(evutil_socket_t lfd, short ev, void *arg)
 			log_warn("accept on %s", ls->ls_name);
 		return;
 	}
+	/* Keystrokes go out at once: no Nagle on an interactive session. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	memset(&sa, 0, sizeof(sa));
 	sockaddr_str((struct sockaddr *)&ss, sslen, sa.sa_peer,
 	    sizeof(sa.sa_peer));

@@ -36,14 +36,17 @@ struct rsession {
 	int			 rs_fd;		/* -1 until the parent sends it */
 	int			 rs_opened;	/* REC_OPEN seen */
 	int			 rs_failed;
-	char			*rs_pending;	/* written once the file opens */
-	size_t			 rs_pendlen;
+	char			*rs_out;	/* events not yet written */
+	size_t			 rs_outlen;
+	size_t			 rs_outcap;
 };
 TAILQ_HEAD(rsessions, rsession);
 
 static struct event_base *base;
 static struct msgchan	*parent_chan;
 static struct rsessions	 rsessions = TAILQ_HEAD_INITIALIZER(rsessions);
+
+static void	rec_flush(struct rsession *);
 
 static struct rsession *
 rec_find(const char *sid)
@@ -60,12 +63,13 @@ static void
 rec_free(struct rsession *rs)
 {
 	TAILQ_REMOVE(&rsessions, rs, rs_entry);
+	rec_flush(rs);
 	if (rs->rs_fd != -1) {
 		fdatasync(rs->rs_fd);
 		close(rs->rs_fd);
 	}
 	msgchan_free(rs->rs_chan);
-	free(rs->rs_pending);
+	free(rs->rs_out);
 	free(rs);
 }
 
@@ -83,83 +87,112 @@ rec_fail(struct rsession *rs, const char *why)
 	msgchan_send(rs->rs_chan, m);
 }
 
-/* Append LEN bytes; any short write fails the recording. */
+/* Room for N more bytes in the output buffer. */
+static char *
+rec_room(struct rsession *rs, size_t n)
+{
+	if (rs->rs_outlen + n > rs->rs_outcap) {
+		while (rs->rs_outlen + n > rs->rs_outcap)
+			rs->rs_outcap = rs->rs_outcap ? rs->rs_outcap * 2 : 65536;
+		rs->rs_out = xreallocarray(rs->rs_out, rs->rs_outcap, 1);
+	}
+	return rs->rs_out + rs->rs_outlen;
+}
+
 static void
 rec_out(struct rsession *rs, const char *buf, size_t len)
 {
-	ssize_t	 n;
-
 	if (rs->rs_failed)
 		return;
+	memcpy(rec_room(rs, len), buf, len);
+	rs->rs_outlen += len;
+}
+
+/*
+ * Write what the buffer holds, in one write(2) per message from the
+ * session; any error fails the recording.  Before the file is open the
+ * buffer holds the events, up to a bound.
+ */
+static void
+rec_flush(struct rsession *rs)
+{
+	const char	*p = rs->rs_out;
+	size_t		 len = rs->rs_outlen;
+	ssize_t		 n;
+
+	if (rs->rs_failed || len == 0)
+		return;
 	if (rs->rs_fd == -1) {
-		if (rs->rs_pendlen + len > REC_PENDING_MAX) {
+		if (len > REC_PENDING_MAX)
 			rec_fail(rs, "recording file not available");
-			return;
-		}
-		rs->rs_pending = xreallocarray(rs->rs_pending,
-		    rs->rs_pendlen + len, 1);
-		memcpy(rs->rs_pending + rs->rs_pendlen, buf, len);
-		rs->rs_pendlen += len;
 		return;
 	}
 	while (len > 0) {
-		if ((n = write(rs->rs_fd, buf, len)) == -1) {
+		if ((n = write(rs->rs_fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
 			rec_fail(rs, strerror(errno));
 			return;
 		}
-		buf += n;
+		p += n;
 		len -= (size_t)n;
 	}
+	rs->rs_outlen = 0;
 }
 
-/* JSON string body of DATA: escapes, and \u00XX for bytes >= 0x80 that
- * are not valid UTF-8 so the file stays valid JSON. */
+/*
+ * The body of a JSON string for DATA: the escapes JSON needs, \u00XX for
+ * other control bytes and for bytes that are not valid UTF-8, so the
+ * file stays valid JSON (and asciicast) whatever the session printed.
+ */
 static void
 rec_json(struct rsession *rs, const uint8_t *p, size_t len)
 {
-	char	 buf[8192];
-	size_t	 o = 0, i, k, need;
+	static const char hex[] = "0123456789abcdef";
+	char		*o, *start;
+	size_t		 i, k, need;
+	uint8_t		 c;
 
+	if (rs->rs_failed)
+		return;
+	start = o = rec_room(rs, len * 6);
 	for (i = 0; i < len; i++) {
-		if (o > sizeof(buf) - 16) {
-			rec_out(rs, buf, o);
-			o = 0;
+		c = p[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
 		}
-		if (p[i] == '"' || p[i] == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)p[i];
-		} else if (p[i] == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
-		} else if (p[i] == '\r') {
-			buf[o++] = '\\';
-			buf[o++] = 'r';
-		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
-			    "\\u%04x", p[i]);
-		} else if (p[i] < 0x80) {
-			buf[o++] = (char)p[i];
-		} else {
-			need = p[i] >= 0xf0 && p[i] < 0xf5 ? 3 :
-			    p[i] >= 0xe0 ? 2 : p[i] >= 0xc2 ? 1 : 0;
-			if (p[i] >= 0xf5)
-				need = 0;
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+			continue;
+		}
+		if (c == '\n' || c == '\r') {
+			*o++ = '\\';
+			*o++ = c == '\n' ? 'n' : 'r';
+			continue;
+		}
+		if (c >= 0x80) {
+			need = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 &&
+			    c < 0xf0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : 0;
 			for (k = 1; k <= need; k++)
 				if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
 					break;
-			if (need == 0 || k <= need) {
-				o += (size_t)snprintf(buf + o, sizeof(buf) - o,
-				    "\\u%04x", p[i]);
+			if (need > 0 && k > need) {
+				memcpy(o, p + i, need + 1);
+				o += need + 1;
+				i += need;
 				continue;
 			}
-			memcpy(buf + o, p + i, need + 1);
-			o += need + 1;
-			i += need;
 		}
+		*o++ = '\\';
+		*o++ = 'u';
+		*o++ = '0';
+		*o++ = '0';
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 0xf];
 	}
-	rec_out(rs, buf, o);
+	rs->rs_outlen += (size_t)(o - start);
 }
 
 static int
@@ -228,10 +261,22 @@ rec_data(struct rsession *rs, struct msg_in *mi)
 	return 0;
 }
 
+static int	rec_session_message(struct rsession *, struct msg_in *);
+
 static int
 rec_session_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
 	struct rsession	*rs = mc->mc_arg;
+	int		 rc;
+
+	rc = rec_session_message(rs, mi);
+	rec_flush(rs);
+	return rc;
+}
+
+static int
+rec_session_message(struct rsession *rs, struct msg_in *mi)
+{
 	char		 why[256], head[64];
 	int64_t		 us;
 
@@ -317,15 +362,7 @@ rec_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 			return 0;
 		}
 		rs->rs_fd = fd;
-		if (rs->rs_pendlen) {
-			char	*p = rs->rs_pending;
-			size_t	 len = rs->rs_pendlen;
-
-			rs->rs_pending = NULL;
-			rs->rs_pendlen = 0;
-			rec_out(rs, p, len);
-			free(p);
-		}
+		rec_flush(rs);
 		if (rs->rs_chan->mc_dead)
 			rec_free(rs);
 		return 0;
