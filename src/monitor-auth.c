@@ -384,10 +384,14 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 	struct pt_target	*tg = NULL;
 	struct msg		*m;
 	char			 target[PT_NAME_MAX], text[512], why[256];
-	char			 until[32];
+	char			 until[32], what[16];
 	time_t			 end = 0;
 
-	if (m_get_str(mi, target, sizeof(target)) == -1 || m_end(mi) == -1)
+	if (m_get_str(mi, target, sizeof(target)) == -1 ||
+	    m_get_str(mi, what, sizeof(what)) == -1 || m_end(mi) == -1)
+		return -1;
+	if (strcmp(what, "shell") != 0 && strcmp(what, "exec") != 0 &&
+	    strcmp(what, "sftp") != 0)
 		return -1;
 	vd = config_vendor_of_user(mon_conf, ms->ms_user);
 	if (vd != NULL) {
@@ -407,6 +411,14 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 		    target, config_proto_name(tg->tg_proto));
 		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
 		    ms->ms_sid, "wrong protocol");
+		authz_reply(ms, 0, text, "", 0);
+		return 0;
+	}
+	if (strcmp(what, "sftp") == 0 && !ac->ac_sftp) {
+		snprintf(text, sizeof(text), "File transfer (SFTP) to %s is "
+		    "not allowed by your vendor's policy", target);
+		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
+		    ms->ms_sid, "sftp not allowed by the policy");
 		authz_reply(ms, 0, text, "", 0);
 		return 0;
 	}

@@ -92,7 +92,8 @@ struct sshf {
 	ssh_channel	 f_dch, f_uch;
 	struct ssh_server_callbacks_struct	f_scb;
 	struct ssh_channel_callbacks_struct	f_dcb, f_ucb;
-	struct event	*f_ev_down, *f_ev_up, *f_tick;
+	struct event	*f_ev_down, *f_ev_up, *f_tick;	/* reading */
+	struct event	*f_ew_down, *f_ew_up;		/* writing */
 	time_t		 f_started;
 
 	/* login */
@@ -755,6 +756,9 @@ sshf_authz(struct sshf *f)
 	struct msg	*m = m_create(MSG_MON_AUTHZ, 0, -1);
 
 	m_add_str(m, f->f_target);
+	/* What for: the policy may allow a shell and refuse file transfer. */
+	m_add_str(m, f->f_req == REQ_SUBSYSTEM ? "sftp" :
+	    f->f_req == REQ_EXEC ? "exec" : "shell");
 	f->f_state = SS_AUTHZ;
 	msgchan_send(f->f_s->s_monitor, m);
 }
@@ -1176,20 +1180,29 @@ sshf_event(evutil_socket_t fd, short what, void *arg)
 	sshf_rearm(f);
 }
 
+/*
+ * Read events stay armed; a write event is added only while libssh has
+ * output it could not send.  No event is rebuilt on the way.
+ */
 static void
-sshf_watch(struct sshf *f, struct event **ev, ssh_session sess)
+sshf_watch(struct sshf *f, struct event **rev, struct event **wev,
+    ssh_session sess)
 {
-	short	 want = EV_READ | EV_PERSIST;
+	int	 want_write = (ssh_get_poll_flags(sess) & SSH_WRITE_PENDING) != 0;
 
-	if (ssh_get_poll_flags(sess) & SSH_WRITE_PENDING)
-		want |= EV_WRITE;
-	if (*ev != NULL && event_get_events(*ev) == want)
-		return;
-	if (*ev != NULL)
-		event_free(*ev);
-	*ev = event_new(f->f_s->s_base, ssh_get_fd(sess), want, sshf_event,
-	    f);
-	event_add(*ev, NULL);
+	if (*rev == NULL) {
+		*rev = event_new(f->f_s->s_base, ssh_get_fd(sess),
+		    EV_READ | EV_PERSIST, sshf_event, f);
+		*wev = event_new(f->f_s->s_base, ssh_get_fd(sess),
+		    EV_WRITE | EV_PERSIST, sshf_event, f);
+		event_add(*rev, NULL);
+	}
+	if (want_write != (event_pending(*wev, EV_WRITE, NULL) != 0)) {
+		if (want_write)
+			event_add(*wev, NULL);
+		else
+			event_del(*wev);
+	}
 }
 
 static void
@@ -1197,9 +1210,9 @@ sshf_rearm(struct sshf *f)
 {
 	if (f->f_s->s_closing)
 		return;
-	sshf_watch(f, &f->f_ev_down, f->f_down);
+	sshf_watch(f, &f->f_ev_down, &f->f_ew_down, f->f_down);
 	if (f->f_up != NULL && f->f_state == SS_RELAY)
-		sshf_watch(f, &f->f_ev_up, f->f_up);
+		sshf_watch(f, &f->f_ev_up, &f->f_ew_up, f->f_up);
 }
 
 /* Login grace, window warnings and end, and a paused recorder. */
@@ -1328,10 +1341,14 @@ sshf_close(struct session *s, const char *why)
 	struct sshf	*f = &F;
 	int		 i;
 
-	if (f->f_ev_down != NULL)
+	if (f->f_ev_down != NULL) {
 		event_del(f->f_ev_down);
-	if (f->f_ev_up != NULL)
+		event_del(f->f_ew_down);
+	}
+	if (f->f_ev_up != NULL) {
 		event_del(f->f_ev_up);
+		event_del(f->f_ew_up);
+	}
 	if (f->f_tick != NULL)
 		event_del(f->f_tick);
 	/* The target first, then the vendor, who may read what we said. */

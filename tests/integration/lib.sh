@@ -254,6 +254,7 @@ vendor "acme" {
 	}
 	access "lab-01" {
 		window every day 00:00-24:00
+		sftp no
 	}
 }
 vendor "globex" {

@@ -95,6 +95,9 @@ vclient scp ptjdoe -O ptjdoe@pacs-01@127.0.0.1:/tmp/pt-scp-$$.bin "$T/big.down" 
 check "scp -O (the old scp protocol, an exec): 50 MB down, same SHA-256" \
     [ "$(sha256sum < "$T/big.down" 2>/dev/null)" = "$sum" ]
 rm -f /tmp/pt-up-$$.bin /tmp/pt-scp-$$.bin "$T/big.sftp" "$T/big.down"
+echo "ls /" | vclient sftp ptjdoe ptjdoe@lab-01@127.0.0.1 >"$T/sftp-no.out" 2>&1 || true
+check "sftp to a target whose policy says \"sftp no\" is refused, and says why" \
+    grep -q 'SFTP.*not allowed' "$T/sftp-no.out"
 
 # ---- forwarding is refused without a policy --------------------------------------
 LPORT=$(free_port)
