@@ -1067,11 +1067,32 @@ sshf_drain(struct sshf *f, ssh_channel in, struct bq *q, int is_stderr,
 	}
 }
 
+/* Typed before the menu was up: libssh kept it, the menu takes it. */
+static void
+sshf_menu_pending(struct sshf *f)
+{
+	static uint8_t	 buf[4096];
+	int		 n, used;
+
+	f->f_d_pending = 0;
+	n = ssh_channel_read_nonblocking(f->f_dch, buf, sizeof(buf), 0);
+	if (n <= 0 || f->f_state != SS_SELECT)
+		return;
+	used = sshf_menu_input(f, buf, (uint32_t)n);
+	if (used < n) {
+		/* Typed ahead for the target: it goes there next. */
+		bq_push(&f->f_qu, buf + used, (size_t)(n - used));
+		session_record(f->f_s, 'i', buf + used, (size_t)(n - used));
+	}
+}
+
 static void
 sshf_pump(struct sshf *f)
 {
 	if (f->f_begin)
 		sshf_begin(f);
+	if (f->f_state == SS_SELECT && f->f_d_pending)
+		sshf_menu_pending(f);
 	bq_flush(&f->f_qd, f->f_dch, 0);
 	bq_flush(&f->f_qde, f->f_dch, 1);
 	if (f->f_state != SS_RELAY)
