@@ -385,6 +385,7 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 	struct msg		*m;
 	char			 target[PT_NAME_MAX], text[512], why[256];
 	char			 until[32], what[16];
+	const char		*deny = NULL;
 	time_t			 end = 0;
 
 	if (m_get_str(mi, target, sizeof(target)) == -1 ||
@@ -398,45 +399,33 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 		tg = config_target(mon_conf, target);
 		ac = config_access(vd, target);
 	}
+	/* Each refusal: words for the vendor, a reason for the audit. */
 	if (vd == NULL || tg == NULL || ac == NULL) {
 		snprintf(text, sizeof(text), "%s is not a target you may "
 		    "use; connect without a target to see yours", target);
-		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
-		    ms->ms_sid, "target not in the vendor's policy");
-		authz_reply(ms, 0, text, "", 0);
-		return 0;
-	}
-	if (tg->tg_proto != PT_PROTO_SSH) {
+		deny = "target not in the vendor's policy";
+	} else if (tg->tg_proto != PT_PROTO_SSH) {
 		snprintf(text, sizeof(text), "%s is reached over %s, not SSH",
 		    target, config_proto_name(tg->tg_proto));
-		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
-		    ms->ms_sid, "wrong protocol");
-		authz_reply(ms, 0, text, "", 0);
-		return 0;
-	}
-	if (strcmp(what, "sftp") == 0 && !ac->ac_sftp) {
+		deny = "wrong protocol";
+	} else if (strcmp(what, "sftp") == 0 && !ac->ac_sftp) {
 		snprintf(text, sizeof(text), "File transfer (SFTP) to %s is "
 		    "not allowed by your vendor's policy", target);
-		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
-		    ms->ms_sid, "sftp not allowed by the policy");
-		authz_reply(ms, 0, text, "", 0);
-		return 0;
-	}
-	if (!policy_source_ok(vd, ms->ms_peer)) {
+		deny = "sftp not allowed by the policy";
+	} else if (!policy_source_ok(vd, ms->ms_peer)) {
 		snprintf(text, sizeof(text), "Connections from %s are not "
 		    "declared for %s; ask hospital IT to declare your "
 		    "address", ms->ms_peer, vd->vd_name);
-		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
-		    ms->ms_sid, "undeclared source address");
-		authz_reply(ms, 0, text, "", 0);
-		return 0;
-	}
-	if (!authz_status(ms->ms_user, ac, time(NULL), &end, why,
+		deny = "undeclared source address";
+	} else if (!authz_status(ms->ms_user, ac, time(NULL), &end, why,
 	    sizeof(why))) {
 		snprintf(text, sizeof(text), "No window is open for you on "
 		    "%s (%s)", target, why);
+		deny = "no open window";
+	}
+	if (deny != NULL) {
 		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
-		    ms->ms_sid, "no open window");
+		    ms->ms_sid, deny);
 		authz_reply(ms, 0, text, "", 0);
 		return 0;
 	}

@@ -167,32 +167,35 @@ done:
 	return best;
 }
 
-const char *
-policy_hhmm(time_t t, const char *tz, char *buf, size_t len)
+/* "20:00", or with the day ("Tue 01 Dec 20:00") when LONG_FORM. */
+static const char *
+policy_strftime(time_t t, const char *tz, int long_form, char *buf,
+    size_t len)
 {
 	struct tz_saved	 ts;
 	struct tm	 tm;
+	size_t		 n = 0;
 
 	tz_enter(tz, &ts);
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%H:%M", &tm) == 0)
+	if (localtime_r(&t, &tm) != NULL)
+		n = long_form ? strftime(buf, len, "%a %d %b %H:%M", &tm) :
+		    strftime(buf, len, "%H:%M", &tm);
+	if (n == 0)
 		strlcpy(buf, "?", len);
 	tz_leave(&ts);
 	return buf;
 }
 
 const char *
+policy_hhmm(time_t t, const char *tz, char *buf, size_t len)
+{
+	return policy_strftime(t, tz, 0, buf, len);
+}
+
+const char *
 policy_when(time_t t, const char *tz, char *buf, size_t len)
 {
-	struct tz_saved	 ts;
-	struct tm	 tm;
-
-	tz_enter(tz, &ts);
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%a %d %b %H:%M", &tm) == 0)
-		strlcpy(buf, "?", len);
-	tz_leave(&ts);
-	return buf;
+	return policy_strftime(t, tz, 1, buf, len);
 }
 
 int
