@@ -1030,6 +1030,19 @@ sshf_connect(struct sshf *f, int fd)
 	snprintf(text, sizeof(text), "connected to %s as %s", f->f_target,
 	    f->f_account);
 	session_record(f->f_s, 'm', text, strlen(text));
+	/* What the vendor asked for, and the terminal's size, for replay. */
+	if (f->f_req == REQ_EXEC)
+		snprintf(text, sizeof(text), "exec: %.200s", f->f_req_arg);
+	else if (f->f_req == REQ_SUBSYSTEM)
+		snprintf(text, sizeof(text), "subsystem: %.64s (not recorded "
+		    "byte by byte)", f->f_req_arg);
+	else
+		snprintf(text, sizeof(text), "shell");
+	session_record(f->f_s, 'm', text, strlen(text));
+	if (f->f_pty) {
+		snprintf(text, sizeof(text), "%dx%d", f->f_cols, f->f_rows);
+		session_record(f->f_s, 'r', text, strlen(text));
+	}
 	log_info("session %s: %s %s", f->f_s->s_sid, f->f_login, text);
 	return 0;
 fail:

@@ -49,6 +49,8 @@ check "a command runs on the target as the policy's account" \
     [ "$out" = "$(printf 'through portier\nptmaint')" ]
 vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'exit 3' >/dev/null 2>&1 && rc=0 || rc=$?
 check "ssh ... 'exit 3' returns 3 (got $rc)" [ "$rc" = 3 ]
+check "the recording names the command run" \
+    grep -rqsF '"m", "exec: exit 3"' "$T/var/recordings"
 direct_ssh 'kill -TERM $$' >/dev/null 2>&1 && drc=0 || drc=$?
 vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'kill -TERM $$' >/dev/null 2>&1 && rc=0 || rc=$?
 check "a command killed by a signal reports like direct ssh ($rc = $drc)" [ "$rc" = "$drc" ]
@@ -63,6 +65,8 @@ out=$( (sleep 2; echo 'echo answer-$((6*7)); tty'; sleep 1; echo 'exit 5') |
 check "an interactive shell computes 42" sh -c "echo \"\$1\" | grep -q 'answer-42'" _ "$out"
 check "and runs on a pty" sh -c "echo \"\$1\" | grep -q '/dev/pts/'" _ "$out"
 check "and exit 5 ends it with status 5 (got $rc)" [ "$rc" = 5 ]
+check "the recording holds what the vendor typed" \
+    grep -rqsF '"i", "echo answer-$((6*7)); tty' "$T/var/recordings"
 
 # Without a target, a shell shows the vendor's targets and lets them pick.
 out=$( (sleep 2; printf '1\r'; sleep 2; echo 'id -un; exit') |
