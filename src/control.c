@@ -77,20 +77,14 @@ control_client_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case MSG_CTL_AUDIT_VERIFY:
 		msgchan_send(monitor_chan, m_forward(mi, cc->cc_id));
 		return 0;
-	case MSG_CTL_USER_ADD:
-	case MSG_CTL_USER_LIST:
-	case MSG_CTL_USER_UNLOCK:
-	case MSG_CTL_USER_KEY_ADD:
-	case MSG_CTL_TOTP_ENROLL:
-	case MSG_CTL_CRED_SET:
-	case MSG_CTL_TARGET_TRUST:
+	default:
+		if (!msg_ctl_admin(mi->mi_type))
+			return -1;
 		/* The monitor learns who asks from the kernel, not from
 		 * the client: the uid goes in front of the payload. */
 		msgchan_send(monitor_chan, m_forward_uid(mi, cc->cc_id,
 		    (uint32_t)cc->cc_uid));
 		return 0;
-	default:
-		return -1;
 	}
 }
 

@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,103 +595,5 @@ monauth_cred(struct msession *ms, struct msg_in *mi)
 	    "as the policy's account, with the vaulted key" :
 	    "as the policy's account, with the vaulted password");
 	msgchan_send(ms->ms_chan, m);
-	return 0;
-}
-
-/* ---- portierctl target trust ------------------------------------------------ */
-
-static void
-trust_error(struct msgchan *mc, uint32_t id, const char *text)
-{
-	struct msg	*m = m_create(MSG_CTL_ERROR, id, -1);
-
-	m_add_str(m, text);
-	msgchan_send(mc, m);
-}
-
-/*
- * Without a fingerprint: show the key the target presents.  With one:
- * pin that key, if it is still the one seen.  An administrator compares
- * the fingerprint with the equipment's own before saying yes.
- */
-int
-monauth_trust(struct msgchan *mc, struct msg_in *mi)
-{
-	struct store_pin	 pin;
-	struct pt_target	*tg;
-	struct passwd		*pw;
-	const char		*type, *blob, *seen_fp;
-	char			 target[PT_NAME_MAX], fp[80], actor[80];
-	char			 text[512];
-	struct msg		*m;
-	uint32_t		 uid;
-	int			 rc;
-
-	if (m_get_u32(mi, &uid) == -1 ||
-	    m_get_str(mi, target, sizeof(target)) == -1 ||
-	    m_get_str(mi, fp, sizeof(fp)) == -1 || m_end(mi) == -1)
-		return -1;
-	if ((tg = config_target(mon_conf, target)) == NULL) {
-		snprintf(text, sizeof(text), "no target \"%s\" in the policy",
-		    target);
-		trust_error(mc, mi->mi_id, text);
-		return 0;
-	}
-	memset(&pin, 0, sizeof(pin));
-	rc = store_target_pin_get(mon_store, target, &pin);
-	if (monauth_seen_key(target, &type, &blob, &seen_fp) == -1) {
-		if (rc == STORE_OK && pin.sp_type[0] != '\0') {
-			m = m_create(MSG_CTL_TARGET_KEY, mi->mi_id, -1);
-			m_add_str(m, target);
-			m_add_str(m, pin.sp_type);
-			m_add_str(m, pin.sp_sha256);
-			m_add_u32(m, 1);
-			msgchan_send(mc, m);
-			msgchan_send(mc, m_create(MSG_CTL_END, mi->mi_id, -1));
-			return 0;
-		}
-		snprintf(text, sizeof(text), "Portier has not seen the host "
-		    "key of %s yet: it is recorded when a vendor first "
-		    "connects to it (the connection is refused until the key "
-		    "is trusted); then run this command again", target);
-		trust_error(mc, mi->mi_id, text);
-		return 0;
-	}
-	if (fp[0] == '\0') {
-		m = m_create(MSG_CTL_TARGET_KEY, mi->mi_id, -1);
-		m_add_str(m, target);
-		m_add_str(m, type);
-		m_add_str(m, seen_fp);
-		m_add_u32(m, rc == STORE_OK && strcmp(pin.sp_sha256,
-		    seen_fp) == 0);
-		msgchan_send(mc, m);
-		msgchan_send(mc, m_create(MSG_CTL_END, mi->mi_id, -1));
-		return 0;
-	}
-	if (strcmp(fp, seen_fp) != 0) {
-		trust_error(mc, mi->mi_id, "the target's key changed since "
-		    "it was shown; run the command again");
-		return 0;
-	}
-	pw = getpwuid((uid_t)uid);
-	snprintf(actor, sizeof(actor), "admin:%s", pw != NULL ? pw->pw_name :
-	    "?");
-	memset(&pin, 0, sizeof(pin));
-	strlcpy(pin.sp_type, type, sizeof(pin.sp_type));
-	strlcpy(pin.sp_sha256, seen_fp, sizeof(pin.sp_sha256));
-	strlcpy(pin.sp_blob, blob, sizeof(pin.sp_blob));
-	strlcpy(pin.sp_trusted_by, actor, sizeof(pin.sp_trusted_by));
-	pin.sp_trusted_at = time(NULL);
-	(void)store_target_add(mon_store, target);
-	if (store_target_pin_set(mon_store, target, &pin) != STORE_OK) {
-		trust_error(mc, mi->mi_id, store_error(mon_store));
-		return 0;
-	}
-	mon_audit(actor, "target.trust", target, NULL, NULL, seen_fp);
-	m = m_create(MSG_CTL_OK, mi->mi_id, -1);
-	snprintf(text, sizeof(text), "%s: host key %s %s is now trusted",
-	    target, type, seen_fp);
-	m_add_str(m, text);
-	msgchan_send(mc, m);
 	return 0;
 }

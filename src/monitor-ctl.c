@@ -768,22 +768,83 @@ done:
 
 /* ---- dispatch ------------------------------------------------------------- */
 
+/* ---- target host keys ------------------------------------------------------ */
+
+/*
+ * Without a fingerprint: show the key the target presented (or the pin).
+ * With one: pin that key, if it is still the one seen.  An administrator
+ * compares the fingerprint with the equipment's own before saying yes.
+ */
+static int
+monctl_target_trust(struct monctl *c, struct msg_in *mi)
+{
+	struct store_pin	 pin;
+	const char		*type, *blob, *seen_fp;
+	char			 target[CTL_STR_MAX], fp[80];
+	struct msg		*m;
+	int			 rc, pinned;
+
+	if (m_get_str(mi, target, sizeof(target)) == -1 ||
+	    m_get_str(mi, fp, sizeof(fp)) == -1 || m_end(mi) == -1)
+		return -1;
+	if (!monctl_name_ok(target) || config_target(mon_conf, target) == NULL)
+		return monctl_error(c, "no target \"%s\" in the policy",
+		    target);
+	memset(&pin, 0, sizeof(pin));
+	rc = store_target_pin_get(mon_store, target, &pin);
+	pinned = rc == STORE_OK && pin.sp_type[0] != '\0';
+	if (monauth_seen_key(target, &type, &blob, &seen_fp) == -1) {
+		if (!pinned)
+			return monctl_error(c, "Portier has not seen the host "
+			    "key of %s yet: it is recorded when a vendor first "
+			    "connects to it (the connection is refused until the "
+			    "key is trusted); then run this command again",
+			    target);
+		type = pin.sp_type;
+		seen_fp = pin.sp_sha256;
+		blob = NULL;
+	}
+	if (fp[0] == '\0') {
+		m = m_create(MSG_CTL_TARGET_KEY, c->c_id, -1);
+		m_add_str(m, target);
+		m_add_str(m, type);
+		m_add_str(m, seen_fp);
+		m_add_u32(m, pinned && strcmp(pin.sp_sha256, seen_fp) == 0);
+		msgchan_send(c->c_chan, m);
+		msgchan_send(c->c_chan, m_create(MSG_CTL_END, c->c_id, -1));
+		return 0;
+	}
+	if (blob == NULL || strcmp(fp, seen_fp) != 0)
+		return monctl_error(c, "the key %s presents changed since it "
+		    "was shown; run the command again", target);
+	memset(&pin, 0, sizeof(pin));
+	strlcpy(pin.sp_type, type, sizeof(pin.sp_type));
+	strlcpy(pin.sp_sha256, seen_fp, sizeof(pin.sp_sha256));
+	strlcpy(pin.sp_blob, blob, sizeof(pin.sp_blob));
+	strlcpy(pin.sp_trusted_by, c->c_actor, sizeof(pin.sp_trusted_by));
+	pin.sp_trusted_at = time(NULL);
+	if (store_tx_begin(mon_store) != STORE_OK)
+		return monctl_store_error(c);
+	rc = store_target_add(mon_store, target);
+	if ((rc != STORE_OK && rc != STORE_EXISTS) ||
+	    store_target_pin_set(mon_store, target, &pin) != STORE_OK) {
+		store_tx_rollback(mon_store);
+		return monctl_store_error(c);
+	}
+	mon_audit(c->c_actor, "target.trust", target, NULL, NULL, seen_fp);
+	if (store_tx_commit(mon_store) != STORE_OK)
+		return monctl_store_error(c);
+	return monctl_ok(c, "%s: host key %s %s is now trusted", target,
+	    type, seen_fp);
+}
+
 int
 monctl_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
 	struct monctl	 c;
 
-	switch (mi->mi_type) {
-	case MSG_CTL_USER_ADD:
-	case MSG_CTL_USER_LIST:
-	case MSG_CTL_USER_UNLOCK:
-	case MSG_CTL_USER_KEY_ADD:
-	case MSG_CTL_TOTP_ENROLL:
-	case MSG_CTL_CRED_SET:
-		break;
-	default:
+	if (!msg_ctl_admin(mi->mi_type))
 		return 1;
-	}
 	memset(&c, 0, sizeof(c));
 	if (monctl_begin(&c, mc, mi) == -1)
 		return -1;
@@ -794,6 +855,8 @@ monctl_dispatch(struct msgchan *mc, struct msg_in *mi)
 		return monctl_user_list(&c, mi);
 	case MSG_CTL_USER_UNLOCK:
 		return monctl_user_unlock(&c, mi);
+	case MSG_CTL_TARGET_TRUST:
+		return monctl_target_trust(&c, mi);
 	case MSG_CTL_USER_KEY_ADD:
 		return monctl_user_key_add(&c, mi);
 	case MSG_CTL_TOTP_ENROLL:

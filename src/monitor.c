@@ -220,22 +220,6 @@ mon_session_end(struct msg_in *mi)
 }
 
 static int
-mon_parent_audit(struct msg_in *mi)
-{
-	char	 f[6][512];
-	int	 i;
-
-	for (i = 0; i < 6; i++)
-		if (m_get_str(mi, f[i], sizeof(f[i])) == -1)
-			return -1;
-	if (m_end(mi) == -1)
-		return -1;
-	mon_audit(f[0], f[1], f[2][0] ? f[2] : NULL, f[3][0] ? f[3] : NULL,
-	    f[4][0] ? f[4] : NULL, f[5][0] ? f[5] : NULL);
-	return 0;
-}
-
-static int
 mon_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
 	switch (mi->mi_type) {
@@ -243,8 +227,6 @@ mon_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 		return mon_session_new(mi);
 	case MSG_MON_SESSION_END:
 		return mon_session_end(mi);
-	case MSG_MON_AUDIT:
-		return mon_parent_audit(mi);
 	default:
 		return -1;
 	}
@@ -341,8 +323,6 @@ mon_control_request(struct msgchan *mc, struct msg_in *mi)
 	if ((rc = monctl_dispatch(mc, mi)) != 1)
 		return rc;
 	switch (mi->mi_type) {
-	case MSG_CTL_TARGET_TRUST:
-		return monauth_trust(mc, mi);
 	case MSG_CTL_AUDIT:
 		if (m_get_i64(mi, &since) == -1 ||
 		    m_get_i64(mi, &aw.aw_after) == -1 || m_end(mi) == -1)

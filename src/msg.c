@@ -35,7 +35,6 @@ static const char *msg_names[MSG_MAX] = {
 	[MSG_NONE] = "NONE",
 	[MSG_MON_SESSION_NEW] = "MON_SESSION_NEW",
 	[MSG_MON_SESSION_END] = "MON_SESSION_END",
-	[MSG_MON_AUDIT] = "MON_AUDIT",
 	[MSG_PARENT_KILL] = "PARENT_KILL",
 	[MSG_REC_SESSION_NEW] = "REC_SESSION_NEW",
 	[MSG_MON_HELLO] = "MON_HELLO",
@@ -90,6 +89,23 @@ msg_name(int type)
 	if (type <= MSG_NONE || type >= MSG_MAX || msg_names[type] == NULL)
 		return "UNKNOWN";
 	return msg_names[type];
+}
+
+int
+msg_ctl_admin(int type)
+{
+	switch (type) {
+	case MSG_CTL_USER_ADD:
+	case MSG_CTL_USER_LIST:
+	case MSG_CTL_USER_UNLOCK:
+	case MSG_CTL_USER_KEY_ADD:
+	case MSG_CTL_TOTP_ENROLL:
+	case MSG_CTL_CRED_SET:
+	case MSG_CTL_TARGET_TRUST:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void

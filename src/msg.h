@@ -30,7 +30,6 @@ enum msg_type {
 	/* parent -> monitor */
 	MSG_MON_SESSION_NEW,	/* sid, peer, local, proto + fd (session end) */
 	MSG_MON_SESSION_END,	/* sid, how it ended */
-	MSG_MON_AUDIT,		/* actor, event, target, source, session, reason */
 	/* monitor -> parent */
 	MSG_PARENT_KILL,	/* sid, reason: a session broke the rules */
 	MSG_PARENT_UPSTREAM,	/* sid, host, port: connect for this session */
@@ -46,7 +45,7 @@ enum msg_type {
 	MSG_MON_TARGETS,	/* request: the targets this user may pick */
 	MSG_MON_TARGET,		/* name, protocol, status text, open now */
 	MSG_MON_TARGETS_END,
-	MSG_MON_AUTHZ,		/* target */
+	MSG_MON_AUTHZ,		/* target, "shell" | "exec" | "sftp" */
 	MSG_MON_AUTHZ_RESULT,	/* ok, message, account, window end */
 	MSG_MON_HOSTKEY,	/* key type, base64 blob, SHA256 fingerprint */
 	MSG_MON_HOSTKEY_RESULT,	/* ok, message */
@@ -66,8 +65,8 @@ enum msg_type {
 	/* portierctl <-> control <-> parent, monitor */
 	MSG_CTL_STATUS,		/* request */
 	MSG_CTL_STATUS_INFO,	/* version, started, store, sessions */
-	MSG_CTL_STATUS_PROC,	/* name, pid, detail */
-	MSG_CTL_AUDIT,		/* since, after id, limit */
+	MSG_CTL_STATUS_PROC,	/* name, pid, session id, since */
+	MSG_CTL_AUDIT,		/* since, after id (pages of rows) */
 	MSG_CTL_AUDIT_MORE,	/* last id sent: ask again after it */
 	MSG_CTL_AUDIT_ROW,	/* one row */
 	MSG_CTL_AUDIT_VERIFY,	/* request */
@@ -116,6 +115,11 @@ struct msg_in {
 };
 
 const char	*msg_name(int type);
+/*
+ * An administrator's request: the control process relays it with the
+ * caller's uid in front, and monitor-ctl.c answers it.
+ */
+int		 msg_ctl_admin(int type);
 
 struct msg	*m_create(enum msg_type, uint32_t id, int fd);
 void		 m_add_u32(struct msg *, uint32_t);

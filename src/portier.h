@@ -234,7 +234,6 @@ enum pt_procid {
 struct pt_proc {
 	enum pt_procid	 p_id;
 	const char	*p_title;	/* "monitor", used in logs and status */
-	int		 p_privileged;	/* keeps root, no chroot */
 	void		 (*p_run)(struct pt_config *, int parent_fd, int peer_fd);
 	pid_t		 p_pid;		/* in the parent */
 };
@@ -340,8 +339,6 @@ int	monauth_targets(struct msession *, struct msg_in *);
 int	monauth_authz(struct msession *, struct msg_in *);
 int	monauth_hostkey(struct msession *, struct msg_in *);
 int	monauth_cred(struct msession *, struct msg_in *);
-/* portierctl target trust: show, then pin, the key a target presents. */
-int	monauth_trust(struct msgchan *, struct msg_in *);
 /* The host key last seen on a target without a pin. */
 int	monauth_seen_key(const char *target, const char **type,
 	    const char **blob, const char **fp);

@@ -28,11 +28,11 @@
 #include "portier.h"
 
 struct pt_proc pt_procs[PROC_MAX] = {
-	[PROC_PARENT] =   { PROC_PARENT,   "parent",   1, NULL,         -1 },
-	[PROC_MONITOR] =  { PROC_MONITOR,  "monitor",  1, monitor_run,  -1 },
-	[PROC_RECORDER] = { PROC_RECORDER, "recorder", 0, recorder_run, -1 },
-	[PROC_CONTROL] =  { PROC_CONTROL,  "control",  0, control_run,  -1 },
-	[PROC_SESSION] =  { PROC_SESSION,  "session",  0, NULL,         -1 },
+	[PROC_PARENT] =   { PROC_PARENT,   "parent",   NULL,         -1 },
+	[PROC_MONITOR] =  { PROC_MONITOR,  "monitor",  monitor_run,  -1 },
+	[PROC_RECORDER] = { PROC_RECORDER, "recorder", recorder_run, -1 },
+	[PROC_CONTROL] =  { PROC_CONTROL,  "control",  control_run,  -1 },
+	[PROC_SESSION] =  { PROC_SESSION,  "session",  NULL,         -1 },
 };
 
 enum pt_procid pt_self = PROC_PARENT;

@@ -99,10 +99,9 @@ struct sshf {
 	/* login */
 	char		 f_login[PT_NAME_MAX];
 	char		 f_target[PT_NAME_MAX];
-	int		 f_round;	/* 1 password, 2 code, 3 final text */
+	int		 f_round;	/* 0 none, 1 password, 2 code */
 	int		 f_tries;
 	int		 f_authed;
-	char		 f_final[512];
 
 	/* what the vendor asked for */
 	enum sshf_req	 f_req;
