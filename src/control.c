@@ -174,6 +174,9 @@ control_core_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case MSG_CTL_USER_INFO:
 	case MSG_CTL_TOTP_URI:
 	case MSG_CTL_TARGET_KEY:
+	case MSG_CTL_REQUEST_INFO:
+	case MSG_CTL_GRANT_INFO:
+	case MSG_CTL_SESSION_INFO:
 	case MSG_CTL_OK:
 	case MSG_CTL_END:
 	case MSG_CTL_ERROR:

@@ -48,8 +48,8 @@ struct seen_key {
 static struct seen_key	 seen_keys[16];
 static size_t		 seen_next;
 
-static const char *
-tz_of(const char *user)
+const char *
+monauth_tz(const char *user)
 {
 	struct pt_vendor *vd = config_vendor_of_user(mon_conf, user);
 
@@ -109,7 +109,7 @@ auth_locked(const char *user, char *text, size_t len)
 		return 0;
 	snprintf(text, len, "Account locked after too many failed attempts, "
 	    "until %s; try again then or ask hospital IT",
-	    policy_hhmm(until, tz_of(user), hhmm, sizeof(hhmm)));
+	    policy_hhmm(until, monauth_tz(user), hhmm, sizeof(hhmm)));
 	return 1;
 }
 
@@ -142,7 +142,7 @@ auth_failed(struct msession *ms, const char *what, char *text, size_t len)
 	until = now + mon_conf->cf_lockout;
 	if (known) {
 		if (store_user_lockout(mon_store, ms->ms_user, until,
-		    policy_day(now, tz_of(ms->ms_user)), &lockouts) < 0)
+		    policy_day(now, monauth_tz(ms->ms_user)), &lockouts) < 0)
 			log_warnx("store: %s", store_error(mon_store));
 	} else {
 		ph->ph_failures = 0;
@@ -162,7 +162,7 @@ auth_failed(struct msession *ms, const char *what, char *text, size_t len)
 	}
 	snprintf(text, len, "%s incorrect. Too many failed attempts: account "
 	    "locked until %s", what,
-	    policy_hhmm(until, tz_of(ms->ms_user), hhmm, sizeof(hhmm)));
+	    policy_hhmm(until, monauth_tz(ms->ms_user), hhmm, sizeof(hhmm)));
 	return AUTH_LOCKED;
 }
 
@@ -303,26 +303,63 @@ monauth_code(struct msession *ms, struct msg_in *mi)
 
 /* ---- targets ----------------------------------------------------------- */
 
-/* How the target stands for this user now: 1 if open (and *END). */
-static int
-authz_status(const char *user, struct pt_access *ac, time_t now,
-    time_t *end, char *text, size_t len)
+static void
+authz_reply(struct msession *ms, int ok, const char *text,
+    const char *account, time_t end)
 {
-	const char	*tz = tz_of(user);
-	char		 when[32];
-	time_t		 next;
+	struct msg	*m = m_create(MSG_MON_AUTHZ_RESULT, 0, -1);
 
-	if (policy_window_now(ac, tz, now, end)) {
-		if (*end - now < 20 * 3600)
-			policy_hhmm(*end, tz, when, sizeof(when));
+	m_add_u32(m, ok);
+	m_add_str(m, text);
+	m_add_str(m, account);
+	m_add_i64(m, (int64_t)end);
+	msgchan_send(ms->ms_chan, m);
+}
+
+
+/*
+ * How the target stands for this user now: 1 if open (and *END, *GRANT),
+ * with a word for the menu in TEXT.  A grant (an approved request) opens
+ * it as a scheduled window does; the later end wins.
+ */
+static int
+authz_status(const char *user, struct pt_vendor *vd, struct pt_access *ac,
+    time_t now, time_t *end, int64_t *grant, char *text, size_t len)
+{
+	const char		*tz = monauth_tz(user);
+	struct store_grant	 g;
+	char			 when[32];
+	time_t			 next, wend = 0;
+	int			 open;
+
+	*grant = 0;
+	open = policy_window_now(ac, tz, now, &wend);
+	if (store_grant_find(mon_store, user, vd->vd_name, ac->ac_target,
+	    now, STORE_GRANT_NOW, &g) == STORE_OK && g.gr_ends > wend) {
+		wend = g.gr_ends;
+		*grant = g.gr_id;
+		open = 1;
+	}
+	if (open) {
+		*end = wend;
+		if (wend - now < 20 * 3600)
+			policy_hhmm(wend, tz, when, sizeof(when));
 		else
-			policy_when(*end, tz, when, sizeof(when));
-		snprintf(text, len, "open until %s", when);
+			policy_when(wend, tz, when, sizeof(when));
+		snprintf(text, len, "open until %s%s", when,
+		    *grant != 0 ? " (approved)" : "");
 		return 1;
 	}
-	if ((next = policy_window_next(ac, tz, now)) != 0)
-		snprintf(text, len, "closed, next window %s",
-		    policy_when(next, tz, when, sizeof(when)));
+	next = policy_window_next(ac, tz, now);
+	if (store_grant_find(mon_store, user, vd->vd_name, ac->ac_target,
+	    now, STORE_GRANT_NEXT, &g) == STORE_OK &&
+	    (next == 0 || g.gr_starts < next))
+		snprintf(text, len, "closed, approved from %s",
+		    policy_when(g.gr_starts, tz, when, sizeof(when)));
+	else if (next != 0)
+		snprintf(text, len, "closed, next window %s%s",
+		    policy_when(next, tz, when, sizeof(when)),
+		    ac->ac_approval ? " (or ask for approval)" : "");
 	else if (ac->ac_approval)
 		snprintf(text, len, "closed, needs approval");
 	else
@@ -339,6 +376,7 @@ monauth_targets(struct msession *ms, struct msg_in *mi)
 	struct msg		*m;
 	char			 text[128];
 	time_t			 end;
+	int64_t			 grant;
 	int			 open;
 
 	if (m_end(mi) == -1)
@@ -348,8 +386,8 @@ monauth_targets(struct msession *ms, struct msg_in *mi)
 			if ((tg = config_target(mon_conf,
 			    ac->ac_target)) == NULL)
 				continue;
-			open = authz_status(ms->ms_user, ac, time(NULL), &end,
-			    text, sizeof(text));
+			open = authz_status(ms->ms_user, vd, ac, time(NULL),
+			    &end, &grant, text, sizeof(text));
 			m = m_create(MSG_MON_TARGET, 0, -1);
 			m_add_str(m, tg->tg_name);
 			m_add_str(m, config_proto_name(tg->tg_proto));
@@ -362,30 +400,100 @@ monauth_targets(struct msession *ms, struct msg_in *mi)
 	return 0;
 }
 
-static void
-authz_reply(struct msession *ms, int ok, const char *text,
-    const char *account, time_t end)
+void
+monauth_access(const char *user, const char *peer, const char *target,
+    const char *what, time_t now, struct mon_access *ma)
 {
-	struct msg	*m = m_create(MSG_MON_AUTHZ_RESULT, 0, -1);
+	struct pt_vendor	*vd;
+	char			 why[256];
 
-	m_add_u32(m, ok);
-	m_add_str(m, text);
-	m_add_str(m, account);
-	m_add_i64(m, (int64_t)end);
-	msgchan_send(ms->ms_chan, m);
+	memset(ma, 0, sizeof(*ma));
+	if ((vd = ma->ma_vd = config_vendor_of_user(mon_conf, user)) != NULL) {
+		ma->ma_tg = config_target(mon_conf, target);
+		ma->ma_ac = config_access(vd, target);
+	}
+	/* Each refusal: words for the vendor, a reason for the audit. */
+	if (vd == NULL || ma->ma_tg == NULL || ma->ma_ac == NULL) {
+		snprintf(ma->ma_text, sizeof(ma->ma_text), "%s is not a "
+		    "target you may use; connect without a target to see "
+		    "yours", target);
+		ma->ma_deny = "target not in the vendor's policy";
+	} else if (ma->ma_tg->tg_proto != PT_PROTO_SSH) {
+		snprintf(ma->ma_text, sizeof(ma->ma_text), "%s is reached "
+		    "over %s, not SSH", target,
+		    config_proto_name(ma->ma_tg->tg_proto));
+		ma->ma_deny = "wrong protocol";
+	} else if (strcmp(what, "sftp") == 0 && !ma->ma_ac->ac_sftp) {
+		snprintf(ma->ma_text, sizeof(ma->ma_text), "File transfer "
+		    "(SFTP) to %s is not allowed by your vendor's policy",
+		    target);
+		ma->ma_deny = "sftp not allowed by the policy";
+	} else if (!policy_source_ok(vd, peer)) {
+		snprintf(ma->ma_text, sizeof(ma->ma_text), "Connections from "
+		    "%s are not declared for %s; ask hospital IT to declare "
+		    "your address", peer, vd->vd_name);
+		ma->ma_deny = "undeclared source address";
+	} else if (!authz_status(user, vd, ma->ma_ac, now, &ma->ma_end,
+	    &ma->ma_grant, why, sizeof(why))) {
+		ma->ma_may_request = ma->ma_ac->ac_approval ||
+		    ma->ma_ac->ac_emergency_max > 0;
+		snprintf(ma->ma_text, sizeof(ma->ma_text), "No window is open "
+		    "for you on %s (%s).%s", target, why,
+		    ma->ma_may_request ? "" : " Ask hospital IT for one.");
+		ma->ma_deny = "no open window";
+	}
+}
+
+void
+monauth_deny(struct msession *ms, const char *target, const char *text,
+    const char *why)
+{
+	mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer, ms->ms_sid,
+	    why);
+	authz_reply(ms, 0, text, "", 0);
+}
+
+void
+monauth_allow(struct msession *ms, struct mon_access *ma)
+{
+	struct msg	*m;
+	char		 why[256], until[32];
+	size_t		 n;
+
+	n = (size_t)snprintf(why, sizeof(why), "%s open until %s",
+	    ma->ma_grant != 0 ? "approved window" : "window",
+	    policy_when(ma->ma_end, monauth_tz(ms->ms_user), until,
+	    sizeof(until)));
+	if (ma->ma_grant != 0 && n < sizeof(why))
+		snprintf(why + n, sizeof(why) - n, " (grant #%lld)",
+		    (long long)ma->ma_grant);
+	mon_audit(ms->ms_user, "access.allow", ma->ma_tg->tg_name,
+	    ms->ms_peer, ms->ms_sid, why);
+	if (store_session_set(mon_store, ms->ms_sid, ms->ms_user,
+	    ma->ma_vd->vd_name, ma->ma_tg->tg_name, NULL) < 0)
+		log_warnx("store: %s", store_error(mon_store));
+	strlcpy(ms->ms_target, ma->ma_tg->tg_name, sizeof(ms->ms_target));
+	strlcpy(ms->ms_vendor, ma->ma_vd->vd_name, sizeof(ms->ms_vendor));
+	ms->ms_grant = ma->ma_grant;
+	ms->ms_asked[0] = '\0';
+	ms->ms_state = MS_AUTHZ;
+	mon_window_set(ms, ma->ma_end);
+
+	/* The parent opens the connection: sessions cannot connect(). */
+	m = m_create(MSG_PARENT_UPSTREAM, 0, -1);
+	m_add_str(m, ms->ms_sid);
+	m_add_str(m, ma->ma_tg->tg_host);
+	m_add_u32(m, (uint32_t)ma->ma_tg->tg_port);
+	msgchan_send(mon_parent, m);
+	authz_reply(ms, 1, "", ma->ma_tg->tg_account, ma->ma_end);
 }
 
 int
 monauth_authz(struct msession *ms, struct msg_in *mi)
 {
-	struct pt_vendor	*vd;
-	struct pt_access	*ac = NULL;
-	struct pt_target	*tg = NULL;
+	struct mon_access	 ma;
 	struct msg		*m;
-	char			 target[PT_NAME_MAX], text[512], why[256];
-	char			 until[32], what[16];
-	const char		*deny = NULL;
-	time_t			 end = 0;
+	char			 target[PT_NAME_MAX], what[16];
 
 	if (m_get_str(mi, target, sizeof(target)) == -1 ||
 	    m_get_str(mi, what, sizeof(what)) == -1 || m_end(mi) == -1)
@@ -393,58 +501,26 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 	if (strcmp(what, "shell") != 0 && strcmp(what, "exec") != 0 &&
 	    strcmp(what, "sftp") != 0)
 		return -1;
-	vd = config_vendor_of_user(mon_conf, ms->ms_user);
-	if (vd != NULL) {
-		tg = config_target(mon_conf, target);
-		ac = config_access(vd, target);
-	}
-	/* Each refusal: words for the vendor, a reason for the audit. */
-	if (vd == NULL || tg == NULL || ac == NULL) {
-		snprintf(text, sizeof(text), "%s is not a target you may "
-		    "use; connect without a target to see yours", target);
-		deny = "target not in the vendor's policy";
-	} else if (tg->tg_proto != PT_PROTO_SSH) {
-		snprintf(text, sizeof(text), "%s is reached over %s, not SSH",
-		    target, config_proto_name(tg->tg_proto));
-		deny = "wrong protocol";
-	} else if (strcmp(what, "sftp") == 0 && !ac->ac_sftp) {
-		snprintf(text, sizeof(text), "File transfer (SFTP) to %s is "
-		    "not allowed by your vendor's policy", target);
-		deny = "sftp not allowed by the policy";
-	} else if (!policy_source_ok(vd, ms->ms_peer)) {
-		snprintf(text, sizeof(text), "Connections from %s are not "
-		    "declared for %s; ask hospital IT to declare your "
-		    "address", ms->ms_peer, vd->vd_name);
-		deny = "undeclared source address";
-	} else if (!authz_status(ms->ms_user, ac, time(NULL), &end, why,
-	    sizeof(why))) {
-		snprintf(text, sizeof(text), "No window is open for you on "
-		    "%s (%s)", target, why);
-		deny = "no open window";
-	}
-	if (deny != NULL) {
-		mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer,
-		    ms->ms_sid, deny);
-		authz_reply(ms, 0, text, "", 0);
+	strlcpy(ms->ms_what, what, sizeof(ms->ms_what));
+	monauth_access(ms->ms_user, ms->ms_peer, target, what, time(NULL),
+	    &ma);
+	if (ma.ma_deny == NULL) {
+		monauth_allow(ms, &ma);
 		return 0;
 	}
-	snprintf(why, sizeof(why), "window open until %s",
-	    policy_when(end, tz_of(ms->ms_user), until, sizeof(until)));
-	mon_audit(ms->ms_user, "access.allow", target, ms->ms_peer,
-	    ms->ms_sid, why);
-	if (store_session_set(mon_store, ms->ms_sid, ms->ms_user,
-	    vd->vd_name, target, NULL) < 0)
-		log_warnx("store: %s", store_error(mon_store));
-	strlcpy(ms->ms_target, target, sizeof(ms->ms_target));
-	ms->ms_state = MS_AUTHZ;
-
-	/* The parent opens the connection: sessions cannot connect(). */
-	m = m_create(MSG_PARENT_UPSTREAM, 0, -1);
-	m_add_str(m, ms->ms_sid);
-	m_add_str(m, tg->tg_host);
-	m_add_u32(m, (uint32_t)tg->tg_port);
-	msgchan_send(mon_parent, m);
-	authz_reply(ms, 1, "", tg->tg_account, end);
+	if (!ma.ma_may_request) {
+		monauth_deny(ms, target, ma.ma_text, ma.ma_deny);
+		return 0;
+	}
+	/* The vendor may ask IT for a window from this very session. */
+	mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer, ms->ms_sid,
+	    ma.ma_deny);
+	strlcpy(ms->ms_asked, target, sizeof(ms->ms_asked));
+	m = m_create(MSG_MON_AUTHZ_ASK, 0, -1);
+	m_add_str(m, ma.ma_text);
+	m_add_i64(m, ma.ma_ac->ac_approval ? ma.ma_ac->ac_approval_max : 0);
+	m_add_i64(m, ma.ma_ac->ac_emergency_max);
+	msgchan_send(ms->ms_chan, m);
 	return 0;
 }
 

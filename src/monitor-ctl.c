@@ -52,21 +52,10 @@
 #define KEY_COMMENT_MAX	256
 #define RSA_MIN_BITS	3072
 
-/* One request being answered. */
-struct monctl {
-	struct msgchan	*c_chan;
-	uint32_t	 c_id;
-	char		 c_actor[80];	/* "admin:root" */
-};
+/* ---- answering ---------------------------------------------------------- */
 
 static void	monctl_answer(struct monctl *, enum msg_type, const char *,
 		    va_list) __attribute__((format(printf, 3, 0)));
-static int	monctl_ok(struct monctl *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static int	monctl_error(struct monctl *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* ---- answering ---------------------------------------------------------- */
 
 static void
 monctl_answer(struct monctl *c, enum msg_type type, const char *fmt,
@@ -83,7 +72,7 @@ monctl_answer(struct monctl *c, enum msg_type type, const char *fmt,
 	msgchan_send(c->c_chan, m);
 }
 
-static int
+int
 monctl_ok(struct monctl *c, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -95,7 +84,7 @@ monctl_ok(struct monctl *c, const char *fmt, ...)
 }
 
 /* Texts never hold a secret: they are logged. */
-static int
+int
 monctl_error(struct monctl *c, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -107,7 +96,7 @@ monctl_error(struct monctl *c, const char *fmt, ...)
 }
 
 /* The store failed: logged once, as a warning, and answered. */
-static int
+int
 monctl_store_error(struct monctl *c)
 {
 	char		 text[CTL_TEXT_MAX];
@@ -125,7 +114,7 @@ monctl_store_error(struct monctl *c)
 }
 
 /* The administrator, from the uid control put first in the request. */
-static int
+int
 monctl_begin(struct monctl *c, struct msgchan *mc, struct msg_in *mi)
 {
 	struct passwd	*pw;
@@ -136,16 +125,16 @@ monctl_begin(struct monctl *c, struct msgchan *mc, struct msg_in *mi)
 	c->c_chan = mc;
 	c->c_id = mi->mi_id;
 	if ((pw = getpwuid((uid_t)uid)) != NULL &&
-	    strlen(pw->pw_name) < sizeof(c->c_actor) - 6)
-		snprintf(c->c_actor, sizeof(c->c_actor), "admin:%s",
-		    pw->pw_name);
+	    strlen(pw->pw_name) < sizeof(c->c_name))
+		strlcpy(c->c_name, pw->pw_name, sizeof(c->c_name));
 	else
-		snprintf(c->c_actor, sizeof(c->c_actor), "admin:uid=%u", uid);
+		snprintf(c->c_name, sizeof(c->c_name), "uid=%u", uid);
+	snprintf(c->c_actor, sizeof(c->c_actor), "admin:%s", c->c_name);
 	return 0;
 }
 
 /* Printable text: nothing that would drive a terminal showing it. */
-static int
+int
 monctl_printable(const char *s)
 {
 	const unsigned char *p;
@@ -156,7 +145,7 @@ monctl_printable(const char *s)
 	return 1;
 }
 
-static int
+int
 monctl_name_ok(const char *s)
 {
 	return *s != '\0' && strlen(s) <= STORE_NAME_MAX && monctl_printable(s);
@@ -861,7 +850,9 @@ monctl_dispatch(struct msgchan *mc, struct msg_in *mi)
 		return monctl_user_key_add(&c, mi);
 	case MSG_CTL_TOTP_ENROLL:
 		return monctl_totp_enroll(&c, mi);
-	default:
+	case MSG_CTL_CRED_SET:
 		return monctl_cred_set(&c, mi);
+	default:
+		return mondecide_dispatch(&c, mi);
 	}
 }

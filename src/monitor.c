@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -55,7 +56,16 @@ static const struct mon_dispatch {
 	{ MSG_MON_AUTHZ,		MS_AUTHED,	monauth_authz },
 	{ MSG_MON_HOSTKEY,		MS_AUTHZ,	monauth_hostkey },
 	{ MSG_MON_CRED,			MS_HOSTKEY_OK,	monauth_cred },
+	{ MSG_MON_REQUEST,		MS_AUTHED,	monreq_file },
+	{ MSG_MON_REQUESTS,		MS_AUTHED,	monreq_mine },
+	{ MSG_MON_REQUEST_CANCEL,	MS_WAIT,	monreq_cancel },
+	{ MSG_MON_STATS,		MS_AUTHZ | MS_HOSTKEY_OK | MS_RELAY,
+					monreq_stats },
 };
+
+#define MON_CUT_GRACE	5	/* seconds a session has to end by itself */
+#define MON_END_GRACE	15	/* after its window, before it is killed */
+#define MON_EXPIRE_EVERY 60	/* seconds between sweeps of the queue */
 
 /* ---- audit ------------------------------------------------------------- */
 
@@ -96,9 +106,27 @@ mon_session_find(const char *sid)
 	return NULL;
 }
 
+struct msession *
+mon_session_first(void)
+{
+	return TAILQ_FIRST(&msessions);
+}
+
+struct msession *
+mon_session_next(struct msession *ms)
+{
+	return TAILQ_NEXT(ms, ms_entry);
+}
+
 static void
 mon_session_free(struct msession *ms)
 {
+	if (ms->ms_state == MS_WAIT)
+		monreq_session_gone(ms);
+	if (ms->ms_cut_ev != NULL)
+		event_free(ms->ms_cut_ev);
+	if (ms->ms_end_ev != NULL)
+		event_free(ms->ms_end_ev);
 	TAILQ_REMOVE(&msessions, ms, ms_entry);
 	pam_job_cancel(ms->ms_pam);
 	monagent_free(ms->ms_agent);
@@ -115,6 +143,79 @@ mon_kill(struct msession *ms, const char *why)
 	m_add_str(m, ms->ms_sid);
 	m_add_str(m, why);
 	msgchan_send(parent_chan, m);
+}
+
+/* The session did not end when told to, or outlived its window. */
+static void
+mon_overdue(struct msession *ms, const char *why)
+{
+	log_warnx("session %s %s; killing it", ms->ms_sid, why);
+	mon_audit(ms->ms_user, "session.overdue", ms->ms_target[0] != '\0' ?
+	    ms->ms_target : NULL, ms->ms_peer, ms->ms_sid, why);
+	mon_kill(ms, why);
+}
+
+static void
+mon_cut_overdue(evutil_socket_t fd, short ev, void *arg)
+{
+	mon_overdue(arg, "did not end when told to");
+}
+
+static void
+mon_end_overdue(evutil_socket_t fd, short ev, void *arg)
+{
+	mon_overdue(arg, "outlived its window");
+}
+
+void
+mon_cut(struct msession *ms, const char *text)
+{
+	struct msg	*m;
+	struct timeval	 tv = { MON_CUT_GRACE, 0 };
+
+	if (ms->ms_gone) {
+		mon_kill(ms, text);
+		return;
+	}
+	m = m_create(MSG_MON_CUT, 0, -1);
+	m_add_str(m, text);
+	msgchan_send(ms->ms_chan, m);
+	if (ms->ms_cut_ev == NULL)
+		ms->ms_cut_ev = evtimer_new(base, mon_cut_overdue, ms);
+	if (ms->ms_cut_ev != NULL && !evtimer_pending(ms->ms_cut_ev, NULL))
+		evtimer_add(ms->ms_cut_ev, &tv);
+}
+
+/*
+ * The session closes itself at the end of its window; should it not, the
+ * monitor has it killed a little later.  A window that moves (a reload,
+ * a later grant) is told to the session.
+ */
+void
+mon_window_set(struct msession *ms, time_t end)
+{
+	struct timeval	 tv;
+	struct msg	*m;
+	time_t		 now = time(NULL);
+	char		 when[32], text[160];
+
+	if (ms->ms_window_end != 0 && ms->ms_window_end != end &&
+	    !ms->ms_gone) {
+		snprintf(text, sizeof(text), "Your maintenance window now ends "
+		    "at %s.", policy_when(end, monauth_tz(ms->ms_user), when,
+		    sizeof(when)));
+		m = m_create(MSG_MON_WINDOW, 0, -1);
+		m_add_i64(m, (int64_t)end);
+		m_add_str(m, text);
+		msgchan_send(ms->ms_chan, m);
+	}
+	ms->ms_window_end = end;
+	if (ms->ms_end_ev == NULL &&
+	    (ms->ms_end_ev = evtimer_new(base, mon_end_overdue, ms)) == NULL)
+		return;
+	tv.tv_sec = end > now ? end - now + MON_END_GRACE : MON_END_GRACE;
+	tv.tv_usec = 0;
+	evtimer_add(ms->ms_end_ev, &tv);
 }
 
 static int
@@ -188,6 +289,7 @@ mon_session_new(struct msg_in *mi)
 	}
 	ms->ms_pid = (pid_t)pid;
 	ms->ms_state = MS_NEW;
+	ms->ms_since = time(NULL);
 	ms->ms_chan = msgchan_new(base, fd, ms->ms_sid, mon_session_dispatch,
 	    mon_session_closed, ms);
 	TAILQ_INSERT_TAIL(&msessions, ms, ms_entry);
@@ -222,11 +324,20 @@ mon_session_end(struct msg_in *mi)
 static int
 mon_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
+	char	 why[600];
+
 	switch (mi->mi_type) {
 	case MSG_MON_SESSION_NEW:
 		return mon_session_new(mi);
 	case MSG_MON_SESSION_END:
 		return mon_session_end(mi);
+	case MSG_MON_RELOAD:
+		if (m_end(mi) == -1)
+			return -1;
+		if (monreq_reload("portierd", why, sizeof(why)) == -1)
+			log_warnx("reload refused, the policies in force stay: "
+			    "%s", why);
+		return 0;
 	default:
 		return -1;
 	}
@@ -372,12 +483,19 @@ mon_signal(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopexit(base, NULL);
 }
 
+static void
+mon_expire(evutil_socket_t fd, short ev, void *arg)
+{
+	monreq_expire();
+}
+
 void
 monitor_run(struct pt_config *cf, int parent_fd, int control_fd)
 {
 	char		 err[256];
 	uint8_t		 key[VAULT_KEY_LEN];
-	struct event	*ev;
+	struct event	*ev, *expire_ev;
+	struct timeval	 expire_tv = { MON_EXPIRE_EVERY, 0 };
 	struct msession	*ms;
 	int		 n;
 
@@ -401,6 +519,9 @@ monitor_run(struct pt_config *cf, int parent_fd, int control_fd)
 	    mon_control_dispatch, mon_core_closed, NULL);
 	ev = evsignal_new(base, SIGTERM, mon_signal, NULL);
 	event_add(ev, NULL);
+	expire_ev = event_new(base, -1, EV_PERSIST, mon_expire, NULL);
+	event_add(expire_ev, &expire_tv);
+	monreq_expire();
 	signal(SIGINT, SIG_IGN);
 
 	mon_audit(NULL, "daemon.start", NULL, NULL, NULL, PORTIER_VERSION);
@@ -413,6 +534,7 @@ monitor_run(struct pt_config *cf, int parent_fd, int control_fd)
 	}
 	mon_audit(NULL, "daemon.stop", NULL, NULL, NULL, NULL);
 	event_free(ev);
+	event_free(expire_ev);
 	msgchan_free(parent_chan);
 	msgchan_free(control_chan);
 	event_base_free(base);

@@ -52,6 +52,16 @@ enum msg_type {
 	MSG_MON_CRED,		/* request: how to log in to the target */
 	MSG_MON_CRED_RESULT,	/* kind, secret (password) | agent fd (key) */
 	MSG_MON_NOTICE,		/* monitor -> session: text for the vendor */
+	MSG_MON_AUTHZ_ASK,	/* no window: text, approval max, emergency max */
+	MSG_MON_REQUEST,	/* target, reason, duration, from, emergency, wait */
+	MSG_MON_REQUEST_RESULT,	/* ok, request id, text */
+	MSG_MON_REQUEST_CANCEL,	/* the waiting vendor gave up */
+	MSG_MON_REQUESTS,	/* the vendor's own requests (a RESULT's text) */
+	MSG_MON_CUT,		/* monitor -> session: end now, with this text */
+	MSG_MON_WINDOW,		/* monitor -> session: window end, text */
+	MSG_MON_STATS,		/* session -> monitor: bytes in, bytes out */
+	/* parent -> monitor */
+	MSG_MON_RELOAD,		/* SIGHUP: read the policies again */
 	/* session -> parent */
 	MSG_SESS_READY,		/* sandboxed and serving */
 	/* session -> recorder */
@@ -81,6 +91,18 @@ enum msg_type {
 	MSG_CTL_CRED_SET,	/* admin uid, target, account, kind, secret */
 	MSG_CTL_TARGET_TRUST,	/* admin uid, target, fingerprint or "" */
 	MSG_CTL_TARGET_KEY,	/* target, type, fingerprint, pinned */
+	MSG_CTL_REQUESTS,	/* admin uid, filter, since, user */
+	MSG_CTL_REQUEST_INFO,	/* one request and its decision */
+	MSG_CTL_APPROVE,	/* admin uid, id, from, duration, note */
+	MSG_CTL_DENY,		/* admin uid, id, reason */
+	MSG_CTL_REVIEW,		/* admin uid, id, note: an emergency reviewed */
+	MSG_CTL_GRANTS,		/* admin uid, all */
+	MSG_CTL_GRANT_INFO,	/* one grant */
+	MSG_CTL_REVOKE,		/* admin uid, grant id, reason */
+	MSG_CTL_SESSIONS,	/* admin uid */
+	MSG_CTL_SESSION_INFO,	/* one live session */
+	MSG_CTL_KILL,		/* admin uid, session id, reason */
+	MSG_CTL_RELOAD,		/* admin uid */
 	MSG_CTL_OK,		/* text */
 	MSG_CTL_END,		/* end of a multi-part answer */
 	MSG_CTL_ERROR,		/* message */

@@ -397,6 +397,8 @@ days		: STRING			{ $$ = days_parse($1); }
 
 /* ---- errors ------------------------------------------------------------- */
 
+char		 config_errmsg[512];
+
 static void	 conf_verror_at(const char *, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
 
@@ -404,6 +406,7 @@ static void
 conf_verror_at(const char *name, int line, const char *fmt, va_list ap)
 {
 	char	 msg[1024];
+	int	 n;
 
 	if (errors >= PARSE_MAXERRORS) {
 		if (errors++ == PARSE_MAXERRORS)
@@ -413,7 +416,10 @@ conf_verror_at(const char *name, int line, const char *fmt, va_list ap)
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_warnx("%s:%d: %s", name, line, msg);
-	errors++;
+	if (errors++ == 0 && (n = snprintf(config_errmsg,
+	    sizeof(config_errmsg), "%s:%d: ", name, line)) > 0 &&
+	    (size_t)n < sizeof(config_errmsg))
+		strlcpy(config_errmsg + n, msg, sizeof(config_errmsg) - n);
 }
 
 static void
@@ -1239,46 +1245,18 @@ duration_check(int64_t secs)
 static int
 duration_parse(const char *s)
 {
-	const char	*p = s;
-	int64_t		 total = 0, n;
-	int		 unit;
+	int64_t		 secs = policy_duration(s, PARSE_MAXTIME);
 
-	if (*p == '\0')
-		goto bad;
-	while (*p != '\0') {
-		if (!isdigit((unsigned char)*p))
-			goto bad;
-		for (n = 0; isdigit((unsigned char)*p); p++) {
-			n = n * 10 + (*p - '0');
-			if (n > PARSE_MAXTIME)
-				return duration_check(n);
-		}
-		switch (*p) {
-		case 's':
-			unit = 1;
-			break;
-		case 'm':
-			unit = 60;
-			break;
-		case 'h':
-			unit = 3600;
-			break;
-		case 'd':
-			unit = 86400;
-			break;
-		default:
-			goto bad;
-		}
-		p++;
-		total += n * unit;
-		if (total > PARSE_MAXTIME)
-			return duration_check(total);
+	if (secs == -2) {
+		conf_error("duration \"%s\" is too long (at most 365d)", s);
+		return -1;
 	}
-	return total;
- bad:
-	conf_error("bad duration \"%s\": use a number with s, m, h or d, "
-	    "as in 90s, 5m, 4h or 1h30m", s);
-	return -1;
+	if (secs < 0) {
+		conf_error("bad duration \"%s\": use a number with s, m, h "
+		    "or d, as in 90s, 5m, 4h or 1h30m", s);
+		return -1;
+	}
+	return (int)secs;
 }
 
 static int
@@ -1639,6 +1617,7 @@ config_parse_flags(const char *filename, int flags)
 
 	conf = config_new();
 	errors = 0;
+	config_errmsg[0] = '\0';
 	pflags = flags;
 	pending_nl = 0;
 	opt_seen = 0;

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -252,4 +253,108 @@ policy_source_ok(const struct pt_vendor *vd, const char *peer)
 			return 1;
 	}
 	return 0;
+}
+
+/* ---- durations, times and granted windows --------------------------------- */
+
+int64_t
+policy_duration(const char *s, int64_t max)
+{
+	const char	*p = s;
+	int64_t		 total = 0, n;
+	int		 unit;
+
+	if (*p == '\0')
+		return -1;
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9')
+			return -1;
+		for (n = 0; *p >= '0' && *p <= '9'; p++)
+			if ((n = n * 10 + (*p - '0')) > max)
+				return -2;
+		switch (*p) {
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		case '\0':	/* a bare number: seconds */
+			unit = 1;
+			p--;
+			break;
+		default:
+			return -1;
+		}
+		p++;
+		if ((total += n * unit) > max)
+			return -2;
+	}
+	return total;
+}
+
+const char *
+policy_duration_str(int64_t secs, char *buf, size_t len)
+{
+	int64_t	 h = secs / 3600, m = secs % 3600 / 60;
+
+	if (h > 0 && m > 0)
+		snprintf(buf, len, "%lldh%02lldm", (long long)h, (long long)m);
+	else if (h > 0)
+		snprintf(buf, len, "%lldh", (long long)h);
+	else if (m > 0 || secs == 0)
+		snprintf(buf, len, "%lldm", (long long)m);
+	else
+		snprintf(buf, len, "%llds", (long long)secs);
+	return buf;
+}
+
+time_t
+policy_parse_time(const char *s, const char *tz, time_t now)
+{
+	struct tz_saved	 ts;
+	struct tm	 tm, today;
+	const char	*end;
+	time_t		 t = -1;
+
+	if (strcmp(s, "now") == 0)
+		return now;
+	tz_enter(tz, &ts);
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d %H:%M", &tm)) != NULL &&
+	    *end == '\0') {
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	} else if ((end = strptime(s, "%H:%M", &tm)) != NULL &&
+	    *end == '\0' && localtime_r(&now, &today) != NULL) {
+		/* A bare time: the next time the clock shows it. */
+		t = local_instant(today.tm_year, today.tm_mon, today.tm_mday,
+		    tm.tm_hour * 60 + tm.tm_min);
+		if (t != -1 && t <= now)
+			t = local_instant(today.tm_year, today.tm_mon,
+			    today.tm_mday + 1, tm.tm_hour * 60 + tm.tm_min);
+	}
+	tz_leave(&ts);
+	return t;
+}
+
+int
+policy_grant_window(time_t now, time_t starts, int64_t duration,
+    int64_t max, time_t *from, time_t *until)
+{
+	time_t	 s = starts > 0 ? starts : now;
+
+	if (duration <= 0 || max <= 0)
+		return -1;
+	if (duration > max)
+		duration = max;
+	*until = s + (time_t)duration;
+	*from = s > now ? s : now;
+	return *until > *from ? 0 : -1;
 }

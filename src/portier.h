@@ -156,6 +156,8 @@ struct pt_config {
 struct pt_config	*config_parse(const char *file);
 #define CONFIG_NORESOLVE	0x01	/* no DNS: "listen on" wants an address */
 struct pt_config	*config_parse_flags(const char *file, int flags);
+/* The first error of the last config_parse(), "file:line: message". */
+extern char		 config_errmsg[512];
 /* A configuration holding only the defaults. */
 struct pt_config	*config_new(void);
 /* Checks that need the file system: owners and modes, keys present. */
@@ -181,6 +183,21 @@ const char *policy_when(time_t, const char *tz, char *, size_t);
 int	 policy_day(time_t, const char *tz);
 /* 1 if PEER ("addr:port", "[v6]:port") is in the vendor's sources. */
 int	 policy_source_ok(const struct pt_vendor *, const char *peer);
+/*
+ * "90s", "5m", "4h", "1d", "1h30m" or a bare number of seconds: the
+ * seconds, -1 if it is no duration, -2 if longer than MAX.
+ */
+int64_t	 policy_duration(const char *, int64_t max);
+const char *policy_duration_str(int64_t secs, char *, size_t);
+/* "YYYY-MM-DD HH:MM", "HH:MM" (the next one) or "now", in TZ; -1. */
+time_t	 policy_parse_time(const char *, const char *tz, time_t now);
+/*
+ * The window a grant gives at NOW for a request from STARTS (0: now) for
+ * DURATION seconds, clamped to MAX; late approvals keep the requested
+ * end.  -1 if nothing of it is left.
+ */
+int	 policy_grant_window(time_t now, time_t starts, int64_t duration,
+	    int64_t max, time_t *from, time_t *until);
 
 /* ---- log.c --------------------------------------------------------------- */
 
@@ -219,6 +236,9 @@ int	 fd_nonblock(int);
 int	 fd_cloexec(int);
 void	 sid_new(char [PT_SID_LEN + 1]);
 const char *time_iso(time_t, char *, size_t);
+/* Words of a command line, shell-like quotes; -1 if it does not split. */
+int	 cmdline_split(const char *line, char **argv, int max, char *buf,
+	    size_t buflen);
 
 /* ---- proc.c: the process table ------------------------------------------ */
 
@@ -298,6 +318,7 @@ enum mon_state {
 	MS_AUTHZ = 0x20,	/* a target was allowed: may show its key */
 	MS_HOSTKEY_OK = 0x40,	/* the target's key matched its pin */
 	MS_RELAY = 0x80,	/* credentials given: relaying */
+	MS_WAIT = 0x100,	/* waiting for IT to decide on its request */
 };
 
 /* What the monitor answers a login attempt. */
@@ -321,6 +342,16 @@ struct msession {
 	struct pam_job		*ms_pam;
 	struct monagent		*ms_agent;
 	int			 ms_gone;	/* channel closed */
+	char			 ms_vendor[PT_NAME_MAX];
+	char			 ms_asked[PT_NAME_MAX];	/* may request it */
+	char			 ms_what[8];	/* "shell", "exec", "sftp" */
+	int64_t			 ms_request;	/* the request it waits for */
+	int64_t			 ms_grant;	/* the grant it uses, 0 */
+	time_t			 ms_since;
+	time_t			 ms_window_end;	/* 0: not on a target yet */
+	int64_t			 ms_bytes_in, ms_bytes_out;
+	struct event		*ms_cut_ev;	/* kill if a cut is ignored */
+	struct event		*ms_end_ev;	/* kill if the window end is */
 };
 TAILQ_HEAD(msessions, msession);
 
@@ -339,6 +370,32 @@ int	monauth_targets(struct msession *, struct msg_in *);
 int	monauth_authz(struct msession *, struct msg_in *);
 int	monauth_hostkey(struct msession *, struct msg_in *);
 int	monauth_cred(struct msession *, struct msg_in *);
+/* What the policy and the grants say of USER on TARGET now. */
+struct mon_access {
+	struct pt_vendor	*ma_vd;
+	struct pt_access	*ma_ac;
+	struct pt_target	*ma_tg;
+	const char		*ma_deny;	/* for the audit; NULL: allowed */
+	char			 ma_text[512];	/* for the vendor */
+	time_t			 ma_end;	/* the window closes */
+	int64_t			 ma_grant;	/* the grant it rests on, 0 */
+	int			 ma_may_request;	/* closed, but may ask */
+};
+void	monauth_access(const char *user, const char *peer, const char *target,
+	    const char *what, time_t now, struct mon_access *);
+/* Let the session through: audit, connect upstream, answer. */
+void	monauth_allow(struct msession *, struct mon_access *);
+void	monauth_deny(struct msession *, const char *target,
+	    const char *text, const char *why);
+/* The vendor's timezone, for their windows. */
+const char *monauth_tz(const char *user);
+/* End a session: tell it, and kill it if it does not end. */
+void	mon_cut(struct msession *, const char *text);
+/* Walk the live sessions. */
+struct msession *mon_session_first(void);
+struct msession *mon_session_next(struct msession *);
+/* The window of a session on its target moved (or is set). */
+void	mon_window_set(struct msession *, time_t end);
 /* The host key last seen on a target without a pin. */
 int	monauth_seen_key(const char *target, const char **type,
 	    const char **blob, const char **fp);
@@ -356,6 +413,76 @@ int	mon_vault_key(uint8_t key[32]);
  * Each message starts with the administrator's uid (added by control).
  * Returns 1 if the type is not one of its own, 0 handled, -1 malformed. */
 int	monctl_dispatch(struct msgchan *, struct msg_in *);
+
+/* One administrator's request being answered. */
+struct monctl {
+	struct msgchan	*c_chan;
+	uint32_t	 c_id;
+	char		 c_actor[80];	/* "admin:root" */
+	char		 c_name[72];	/* "root" */
+};
+/* The administrator, from the uid control put first in the request. */
+int	monctl_begin(struct monctl *, struct msgchan *, struct msg_in *);
+int	monctl_ok(struct monctl *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Texts never hold a secret: they are logged. */
+int	monctl_error(struct monctl *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* The store failed: rolled back, logged once and answered. */
+int	monctl_store_error(struct monctl *);
+/* Printable text: nothing that would drive a terminal showing it. */
+int	monctl_printable(const char *);
+int	monctl_name_ok(const char *);
+
+/*
+ * monitor-request.c: vendors' requests, administrators' decisions on
+ * them, grants, live sessions and policy reloads.
+ */
+int	monreq_file(struct msession *, struct msg_in *);
+int	monreq_cancel(struct msession *, struct msg_in *);
+int	monreq_mine(struct msession *, struct msg_in *);
+int	monreq_stats(struct msession *, struct msg_in *);
+/* A waiting session went away: its request is cancelled. */
+void	monreq_session_gone(struct msession *);
+/* Every minute: requests nobody answered in time expire. */
+void	monreq_expire(void);
+/* Shared with monitor-decide.c. */
+int	monreq_text_ok(const char *);
+struct store_request;
+struct store_grant;
+void	monreq_notify(const char *event, const struct store_request *,
+	    const struct store_grant *, const char *actor, const char *text);
+const char *monreq_span(const char *user, time_t from, time_t until,
+	    char *, size_t);
+struct msession *monreq_waiting(int64_t request);
+/* A waiting session's request was granted: on to the target, if now. */
+void	monreq_wake(struct msession *, const struct store_grant *);
+/*
+ * Look again at every session on a target: one no longer allowed is cut
+ * with CAUSE, one whose window moved is told.  Returns how many were cut.
+ */
+int	monreq_reevaluate(const char *cause);
+
+/* monitor-decide.c: administrators' decisions, grants, sessions, reload. */
+int	mondecide_dispatch(struct monctl *, struct msg_in *);
+/* Read the policies again: 0 and what changed, or -1 and why not, in
+ * TEXT; the policies in force stay when -1. */
+int	monreq_reload(const char *actor, char *text, size_t textlen);
+
+/* monitor-notify.c: an event hospital IT is told about. */
+struct notice {
+	const char	*n_event;	/* "request.new", "access.emergency" ... */
+	int64_t		 n_request;	/* 0: none */
+	int64_t		 n_grant;	/* 0: none */
+	const char	*n_user;	/* the vendor's user, or NULL */
+	const char	*n_vendor;
+	const char	*n_target;
+	const char	*n_actor;	/* "jdoe", "admin:alice", "portierd" */
+	const char	*n_text;	/* reason, note, or NULL */
+	int64_t		 n_starts, n_ends;	/* a window; 0: none */
+	int		 n_emergency;
+};
+void	mon_notify(const struct notice *);
 
 /* totp.c: RFC 6238 codes, SHA-1, 6 digits, 30-second steps. */
 #define TOTP_SEED_LEN	20

@@ -29,6 +29,7 @@
 #include "portier.h"
 #include "msg.h"
 #include "store.h"
+#include "portierctl.h"
 
 #define CTL_FILE_MAX	(16 * 1024)	/* a key file */
 #define CTL_PASSWORD_MAX 1024
@@ -36,13 +37,13 @@
 #define QR_QUIET_PNG	4	/* and in a PNG, as the standard asks */
 #define QR_PNG_SCALE	8	/* pixels per module */
 
-static int		 json;
+int			 json;
 static const char	*sockpath = PT_DEF_CONTROL;
 static struct msg_in	 in;
 
 static const char	*unlink_on_die;	/* a half-written file */
 
-static __attribute__((noreturn)) void
+void
 usage(void)
 {
 	fprintf(stderr,
@@ -64,11 +65,24 @@ usage(void)
 	    "  target credential set TARGET ACCOUNT --key FILE | --password-stdin\n"
 	    "                         what Portier logs in to TARGET with\n"
 	    "  target trust TARGET [--yes]\n"
-	    "                         pin the host key TARGET presents\n");
+	    "                         pin the host key TARGET presents\n"
+	    "  requests [--pending | --needs-review] [--user USER] [--since TIME]\n"
+	    "                         vendors' requests and their decisions\n"
+	    "  approve ID [--for DURATION] [--from TIME] [--note TEXT]\n"
+	    "                         give the window request ID asks for\n"
+	    "  deny ID --reason TEXT  refuse it; the vendor reads the reason\n"
+	    "  review ID --note TEXT  close the review of an emergency access\n"
+	    "  grants [--all]         approved windows, live and to come\n"
+	    "  revoke GRANT --reason TEXT\n"
+	    "                         withdraw a window; its sessions end now\n"
+	    "  sessions               live sessions\n"
+	    "  kill SESSION --reason TEXT\n"
+	    "                         end a live session now\n"
+	    "  reload                 read the policies again\n");
 	exit(2);
 }
 
-static __attribute__((noreturn, format(printf, 1, 2))) void
+void
 die(const char *fmt, ...)
 {
 	va_list	 ap;
@@ -83,7 +97,7 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-static int
+int
 ctl_connect(void)
 {
 	struct sockaddr_un	 sun;
@@ -109,7 +123,7 @@ ctl_connect(void)
 	die("connect %s: %s", sockpath, strerror(e));
 }
 
-static void
+void
 ctl_send(int fd, struct msg *m)
 {
 	if (msg_send(fd, m) == -1)
@@ -117,7 +131,7 @@ ctl_send(int fd, struct msg *m)
 }
 
 /* The next answer; a CTL_ERROR ends the program with its text. */
-static struct msg_in *
+struct msg_in *
 ctl_recv(int fd)
 {
 	const char	*why = "?";
@@ -134,13 +148,13 @@ ctl_recv(int fd)
 	return &in;
 }
 
-static __attribute__((noreturn)) void
+void
 ctl_bad(void)
 {
 	die("unexpected answer %s from portierd", msg_name(in.mi_type));
 }
 
-static void
+void
 json_str(const char *s)
 {
 	const unsigned char *p;
@@ -157,7 +171,7 @@ json_str(const char *s)
 	putchar('"');
 }
 
-static const char *
+const char *
 fmt_time(int64_t t, char *buf, size_t len)
 {
 	return time_iso((time_t)t, buf, len);
@@ -245,7 +259,7 @@ cmd_status(int fd)
 
 /* ---- audit ------------------------------------------------------------ */
 
-static int64_t
+int64_t
 parse_since(const char *s)
 {
 	struct tm	 tm;
@@ -385,7 +399,7 @@ cmd_audit_verify(int fd)
 /* ---- helpers for the commands below ------------------------------------ */
 
 /* A one-answer request: the daemon says what it did in a CTL_OK. */
-static int
+int
 ctl_request_ok(int fd, struct msg *m)
 {
 	struct msg_in	*mi;
@@ -898,19 +912,7 @@ cmd_target_trust(int fd, const char *target, int yes)
  * operands in any order); --json is accepted everywhere.  ARGV[0] is the
  * command's last word.
  */
-struct cmd_args {
-	char		*a[3];		/* operands */
-	int		 na;
-	const char	*since, *vendor, *name, *png, *key;
-	int		 force, password_stdin, yes;
-};
-
-enum {
-	OPT_JSON = 256, OPT_SINCE, OPT_VENDOR, OPT_NAME, OPT_PNG, OPT_FORCE,
-	OPT_KEY, OPT_PASSWORD_STDIN, OPT_YES
-};
-
-static void
+void
 cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
     int maxargs, struct cmd_args *ca)
 {
@@ -948,6 +950,30 @@ cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
 		case OPT_YES:
 			ca->yes = 1;
 			break;
+		case OPT_USER:
+			ca->user = optarg;
+			break;
+		case OPT_REASON:
+			ca->reason = optarg;
+			break;
+		case OPT_NOTE:
+			ca->note = optarg;
+			break;
+		case OPT_FROM:
+			ca->from = optarg;
+			break;
+		case OPT_FOR:
+			ca->dur = optarg;
+			break;
+		case OPT_PENDING:
+			ca->pending = 1;
+			break;
+		case OPT_NEEDS_REVIEW:
+			ca->needs_review = 1;
+			break;
+		case OPT_ALL:
+			ca->all = 1;
+			break;
 		case ':':
 			fprintf(stderr, "portierctl: %s: %s needs an "
 			    "argument\n", cmd, argv[optind - 1]);
@@ -968,7 +994,7 @@ cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
 	}
 }
 
-static void
+void
 cmd_need(const char *cmd, const struct cmd_args *ca, int n, const char *what)
 {
 	if (ca->na < n) {
@@ -977,8 +1003,6 @@ cmd_need(const char *cmd, const struct cmd_args *ca, int n, const char *what)
 	}
 }
 
-#define O_JSON		{ "json", no_argument, NULL, OPT_JSON }
-#define O_END		{ NULL, 0, NULL, 0 }
 
 static int
 run_status(int argc, char **argv)
@@ -1124,6 +1148,15 @@ static const struct ctl_cmd {
 	{ { "totp", "enroll" }, run_totp_enroll },
 	{ { "target", "credential", "set" }, run_cred_set },
 	{ { "target", "trust" }, run_target_trust },
+	{ { "requests" }, run_requests },
+	{ { "approve" }, run_approve },
+	{ { "deny" }, run_deny },
+	{ { "review" }, run_review },
+	{ { "grants" }, run_grants },
+	{ { "revoke" }, run_revoke },
+	{ { "sessions" }, run_sessions },
+	{ { "kill" }, run_kill },
+	{ { "reload" }, run_reload },
 };
 
 int

@@ -786,8 +786,13 @@ parent_signal(evutil_socket_t sig, short ev, void *arg)
 		parent_reap();
 		break;
 	case SIGHUP:
-		log_warnx("reload is not supported yet; restart portierd "
-		    "to apply a new configuration");
+		/*
+		 * The monitor reads the policies again and applies them to
+		 * the live sessions; listeners and paths need a restart.
+		 */
+		log_info("SIGHUP: reloading the policies");
+		msgchan_send(chans[PROC_MONITOR], m_create(MSG_MON_RELOAD, 0,
+		    -1));
 		break;
 	case SIGINT:
 	case SIGTERM:

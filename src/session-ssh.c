@@ -26,124 +26,19 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <libssh/libssh.h>
-#include <libssh/server.h>
-#include <libssh/callbacks.h>
 #include <openssl/crypto.h>
 
 #include "portier.h"
 #include "msg.h"
 #include "session.h"
-
-#define SSHF_KEX_TIMEOUT	30	/* seconds for the key exchange */
-#define SSHF_LOGIN_GRACE	120	/* seconds from connect to login */
-#define SSHF_MAX_TRIES		6	/* password or code answers */
-#define SSHF_QUEUE_HWM		(4u << 20)
-#define SSHF_REC_HWM		(8u << 20)	/* recorder backlog: pause */
-#define SSHF_TICK_MS		250
-#define SSHF_MAX_TARGETS	64
-
-/* Only modern algorithms: what ssh-audit passes. */
-#define SSHF_KEX	"curve25519-sha256,curve25519-sha256@libssh.org," \
-			"diffie-hellman-group16-sha512," \
-			"diffie-hellman-group18-sha512"
-#define SSHF_CIPHERS	"chacha20-poly1305@openssh.com," \
-			"aes256-gcm@openssh.com,aes128-gcm@openssh.com," \
-			"aes256-ctr,aes192-ctr,aes128-ctr"
-#define SSHF_MACS	"hmac-sha2-256-etm@openssh.com," \
-			"hmac-sha2-512-etm@openssh.com"
-#define SSHF_HOSTKEYS	"ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
-
-enum sshf_state {
-	SS_AUTH,	/* login, channel, request */
-	SS_SELECT,	/* the vendor picks a target from a menu */
-	SS_AUTHZ,	/* the monitor decides */
-	SS_UPSTREAM,	/* the parent connects */
-	SS_RELAY,
-	SS_CLOSING,
-};
-
-enum sshf_req {
-	REQ_NONE,
-	REQ_SHELL,
-	REQ_EXEC,
-	REQ_SUBSYSTEM,
-};
-
-/* A bounded byte queue between the two channels. */
-struct bq {
-	uint8_t		*q_buf;
-	size_t		 q_off, q_len, q_cap;
-	int		 q_busy;	/* re-entrancy guard (libssh polls) */
-};
-
-struct sshf_env {
-	char		*e_name;
-	char		*e_value;
-};
-
-struct sshf {
-	struct session	*f_s;
-	enum sshf_state	 f_state;
-	ssh_bind	 f_bind;
-	ssh_session	 f_down;	/* the vendor */
-	ssh_session	 f_up;		/* the target */
-	ssh_event	 f_sev;
-	ssh_channel	 f_dch, f_uch;
-	struct ssh_server_callbacks_struct	f_scb;
-	struct ssh_channel_callbacks_struct	f_dcb, f_ucb;
-	struct event	*f_ev_down, *f_ev_up, *f_tick;	/* reading */
-	struct event	*f_ew_down, *f_ew_up;		/* writing */
-	time_t		 f_started;
-
-	/* login */
-	char		 f_login[PT_NAME_MAX];
-	char		 f_target[PT_NAME_MAX];
-	int		 f_round;	/* 0 none, 1 password, 2 code */
-	int		 f_tries;
-	int		 f_authed;
-
-	/* what the vendor asked for */
-	enum sshf_req	 f_req;
-	char		*f_req_arg;
-	int		 f_pty;
-	char		 f_term[64];
-	int		 f_cols, f_rows, f_px, f_py;
-	struct sshf_env	 f_env[16];
-	size_t		 f_nenv;
-	int		 f_begin;	/* request accepted: go on from pump */
-
-	/* the menu */
-	char		 f_targets[SSHF_MAX_TARGETS][PT_NAME_MAX];
-	int		 f_ntargets;
-	char		 f_line[PT_NAME_MAX];
-	size_t		 f_linelen;
-
-	/* the target */
-	char		 f_account[PT_NAME_MAX];
-	time_t		 f_window_end;
-	int		 f_upfd;	/* came before the monitor's answer */
-	int		 f_upfd_err;
-	int		 f_warned;	/* 2: ten minutes, 1: one minute */
-
-	/* the relay */
-	struct bq	 f_qu, f_qd, f_qde;
-	int		 f_d_pending, f_u_pending, f_ue_pending;
-	int		 f_d_eof_fwd, f_u_eof_fwd, f_d_closed, f_u_closed;
-	int		 f_exit_fwd;
-	int		 f_exit_status;
-	char		 f_exit_signal[32];
-	int		 f_exit_core;
-	int		 f_record_io;	/* not for sftp's binary stream */
-};
+#include "session-ssh.h"
 
 static struct sshf	 F;
+
 static struct msg_in	 call_in;	/* answers to session_call() */
 
 static void	sshf_pump(struct sshf *);
-static int	sshf_menu_input(struct sshf *, const uint8_t *, uint32_t);
 static void	sshf_rearm(struct sshf *);
-static void	sshf_end(struct sshf *, int status, const char *text);
 static void	sshf_upstream(struct sshf *);
 
 /* Environment variables a vendor may pass on to the target. */
@@ -152,7 +47,7 @@ static const char *env_allowed[] = { "LANG", "LC_ALL", "LC_CTYPE",
 
 /* ---- queues ---------------------------------------------------------------- */
 
-static void
+void
 bq_push(struct bq *q, const void *p, size_t n)
 {
 	if (q->q_off + q->q_len + n > q->q_cap) {
@@ -185,7 +80,7 @@ bq_room(struct bq *q)
 }
 
 /* Write what the peer's window takes; never more. */
-static void
+void
 bq_flush(struct bq *q, ssh_channel out, int is_stderr)
 {
 	uint32_t	 w;
@@ -205,6 +100,11 @@ bq_flush(struct bq *q, ssh_channel out, int is_stderr)
 		if (m <= 0)
 			break;
 		bq_pop(q, (size_t)m);
+		/* Counted as delivered, for portierctl sessions. */
+		if (out == F.f_uch)
+			F.f_bytes_in += m;
+		else
+			F.f_bytes_out += m;
 		if ((size_t)m < n)
 			break;
 	}
@@ -217,7 +117,7 @@ bq_flush(struct bq *q, ssh_channel out, int is_stderr)
  * A line from the bastion, clearly marked, on the vendor's terminal (or
  * stderr without one) and in the recording.
  */
-static void
+void
 sshf_say(struct sshf *f, const char *text)
 {
 	char	 line[1024];
@@ -438,8 +338,9 @@ d_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 	struct sshf	*f = arg;
 	size_t		 n;
 
-	if (f->f_state == SS_SELECT)
-		return sshf_menu_input(f, data, len);
+	if (f->f_state == SS_SELECT || f->f_state == SS_ASK ||
+	    f->f_state == SS_WAIT)
+		return sshf_line_input(f, data, len);
 	if (f->f_state != SS_RELAY || f->f_uch == NULL) {
 		/* Kept in libssh until the target is there. */
 		f->f_d_pending = 1;
@@ -635,121 +536,9 @@ u_close(ssh_session sess, ssh_channel c, void *arg)
 	((struct sshf *)arg)->f_u_closed = 1;
 }
 
-/* ---- the menu --------------------------------------------------------------------- */
-
-static void
-sshf_menu(struct sshf *f)
-{
-	char		 name[PT_NAME_MAX], proto[16], status[128], line[256];
-	struct msg	*m = m_create(MSG_MON_TARGETS, 0, -1);
-	uint32_t	 open;
-	int		 n = 0;
-
-	snprintf(line, sizeof(line), "Targets for %s:\r\n", f->f_login);
-	bq_push(&f->f_qd, line, strlen(line));
-	for (;;) {
-		if (session_call(f->f_s, m, MSG_MON_TARGET,
-		    MSG_MON_TARGETS_END, &call_in) == -1) {
-			sshf_end(f, 1, "Portier cannot list your targets now; "
-			    "try again later.");
-			return;
-		}
-		m = NULL;
-		if (call_in.mi_type == MSG_MON_TARGETS_END)
-			break;
-		if (m_get_str(&call_in, name, sizeof(name)) == -1 ||
-		    m_get_str(&call_in, proto, sizeof(proto)) == -1 ||
-		    m_get_str(&call_in, status, sizeof(status)) == -1 ||
-		    m_get_u32(&call_in, &open) == -1 ||
-		    m_end(&call_in) == -1) {
-			sshf_end(f, 1, "Portier cannot list your targets now.");
-			return;
-		}
-		m_in_clear(&call_in);
-		if (n == SSHF_MAX_TARGETS)
-			continue;
-		strlcpy(f->f_targets[n], name, PT_NAME_MAX);
-		snprintf(line, sizeof(line), "  %2d) %-20s %-4s %s\r\n",
-		    n + 1, name, proto, status);
-		bq_push(&f->f_qd, line, strlen(line));
-		n++;
-	}
-	m_in_clear(&call_in);
-	f->f_ntargets = n;
-	if (n == 0) {
-		sshf_end(f, 1, "No target is assigned to you; ask hospital "
-		    "IT.");
-		return;
-	}
-	strlcpy(line, "Choose a target (number or name, q to quit): ",
-	    sizeof(line));
-	bq_push(&f->f_qd, line, strlen(line));
-	f->f_linelen = 0;
-	f->f_state = SS_SELECT;
-	bq_flush(&f->f_qd, f->f_dch, 0);
-}
-
-static void	sshf_authz(struct sshf *);
-
-/* The vendor types a choice; we echo, since the terminal is raw. */
-static int
-sshf_menu_input(struct sshf *f, const uint8_t *p, uint32_t len)
-{
-	uint32_t	 i;
-	char		 echo[4];
-	long		 k;
-	char		*end;
-
-	for (i = 0; i < len && f->f_state == SS_SELECT; i++) {
-		if (p[i] == '\r' || p[i] == '\n') {
-			f->f_line[f->f_linelen] = '\0';
-			bq_push(&f->f_qd, "\r\n", 2);
-			k = strtol(f->f_line, &end, 10);
-			if (strcmp(f->f_line, "q") == 0) {
-				sshf_end(f, 0, "Bye.");
-				return (int)len;
-			}
-			if (*end == '\0' && k >= 1 && k <= f->f_ntargets)
-				strlcpy(f->f_target, f->f_targets[k - 1],
-				    sizeof(f->f_target));
-			else if (f->f_linelen > 0)
-				strlcpy(f->f_target, f->f_line,
-				    sizeof(f->f_target));
-			else {
-				bq_push(&f->f_qd, "Choose a target: ", 17);
-				continue;
-			}
-			session_record(f->f_s, 'i', f->f_target,
-			    strlen(f->f_target));
-			sshf_authz(f);
-			/* What follows is for the target: libssh keeps it. */
-			if (i + 1 < len)
-				f->f_d_pending = 1;
-			return (int)(i + 1);
-		}
-		if (p[i] == 0x03 || p[i] == 0x04) {	/* ^C, ^D */
-			sshf_end(f, 1, "Cancelled.");
-			return (int)len;
-		}
-		if ((p[i] == 0x7f || p[i] == 0x08) && f->f_linelen > 0) {
-			f->f_linelen--;
-			bq_push(&f->f_qd, "\b \b", 3);
-			continue;
-		}
-		if (p[i] < 0x20 || p[i] >= 0x7f ||
-		    f->f_linelen + 1 >= sizeof(f->f_line))
-			continue;
-		f->f_line[f->f_linelen++] = (char)p[i];
-		echo[0] = (char)p[i];
-		bq_push(&f->f_qd, echo, 1);
-	}
-	bq_flush(&f->f_qd, f->f_dch, 0);
-	return (int)len;
-}
-
 /* ---- from request to target ---------------------------------------------------- */
 
-static void
+void
 sshf_authz(struct sshf *f)
 {
 	struct msg	*m = m_create(MSG_MON_AUTHZ, 0, -1);
@@ -775,6 +564,10 @@ sshf_begin(struct sshf *f)
 		sshf_menu(f);
 		return;
 	}
+	if (f->f_req == REQ_EXEC) {
+		sshf_command(f);
+		return;
+	}
 	sshf_end(f, 2, "No target given: connect as LOGIN@TARGET@bastion "
 	    "(ssh without a command shows your targets).");
 }
@@ -785,11 +578,12 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 	struct sshf	*f = &F;
 	char		 text[512], account[PT_NAME_MAX];
 	uint32_t	 ok;
-	int64_t		 end;
+	int64_t		 end, amax, emax;
 
 	switch (mi->mi_type) {
 	case MSG_MON_AUTHZ_RESULT:
-		if (f->f_state != SS_AUTHZ ||
+		/* After a wait, IT's approval brings the answer. */
+		if ((f->f_state != SS_AUTHZ && f->f_state != SS_WAIT) ||
 		    m_get_u32(mi, &ok) == -1 ||
 		    m_get_str(mi, text, sizeof(text)) == -1 ||
 		    m_get_str(mi, account, sizeof(account)) == -1 ||
@@ -806,10 +600,35 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 		if (f->f_upfd != -1 || f->f_upfd_err)
 			sshf_upstream(f);
 		return 0;
+	case MSG_MON_AUTHZ_ASK:
+		if (f->f_state != SS_AUTHZ ||
+		    m_get_str(mi, text, sizeof(text)) == -1 ||
+		    m_get_i64(mi, &amax) == -1 || m_get_i64(mi, &emax) == -1 ||
+		    m_end(mi) == -1 || amax < 0 || emax < 0)
+			return -1;
+		sshf_ask_start(f, text, amax, emax);
+		return 0;
+	case MSG_MON_REQUEST_RESULT:
+		return sshf_request_result(f, mi);
 	case MSG_MON_NOTICE:
 		if (m_get_str(mi, text, sizeof(text)) == -1 || m_end(mi) == -1)
 			return -1;
 		sshf_say(f, text);
+		return 0;
+	case MSG_MON_WINDOW:
+		if (m_get_i64(mi, &end) == -1 ||
+		    m_get_str(mi, text, sizeof(text)) == -1 || m_end(mi) == -1)
+			return -1;
+		f->f_window_end = (time_t)end;
+		f->f_warned = 0;
+		if (text[0] != '\0')
+			sshf_say(f, text);
+		return 0;
+	case MSG_MON_CUT:
+		/* Hospital IT or the policy ended it: target first, then us. */
+		if (m_get_str(mi, text, sizeof(text)) == -1 || m_end(mi) == -1)
+			return -1;
+		sshf_end(f, 1, text);
 		return 0;
 	default:
 		return -1;
@@ -844,7 +663,8 @@ sshf_parent(struct session *s, struct msg_in *mi)
 	int		 fd;
 
 	if (mi->mi_type != MSG_SESS_UPSTREAM ||
-	    (f->f_state != SS_UPSTREAM && f->f_state != SS_AUTHZ) ||
+	    (f->f_state != SS_UPSTREAM && f->f_state != SS_AUTHZ &&
+	    f->f_state != SS_WAIT) ||
 	    f->f_upfd != -1 || f->f_upfd_err ||
 	    m_get_u32(mi, &err) == -1 || m_get_str(mi, text, sizeof(text)) ==
 	    -1)
@@ -1079,32 +899,14 @@ sshf_drain(struct sshf *f, ssh_channel in, struct bq *q, int is_stderr,
 	}
 }
 
-/* Typed before the menu was up: libssh kept it, the menu takes it. */
-static void
-sshf_menu_pending(struct sshf *f)
-{
-	static uint8_t	 buf[4096];
-	int		 n, used;
-
-	f->f_d_pending = 0;
-	n = ssh_channel_read_nonblocking(f->f_dch, buf, sizeof(buf), 0);
-	if (n <= 0 || f->f_state != SS_SELECT)
-		return;
-	used = sshf_menu_input(f, buf, (uint32_t)n);
-	if (used < n) {
-		/* Typed ahead for the target: it goes there next. */
-		bq_push(&f->f_qu, buf + used, (size_t)(n - used));
-		session_record(f->f_s, 'i', buf + used, (size_t)(n - used));
-	}
-}
-
 static void
 sshf_pump(struct sshf *f)
 {
 	if (f->f_begin)
 		sshf_begin(f);
-	if (f->f_state == SS_SELECT && f->f_d_pending)
-		sshf_menu_pending(f);
+	if ((f->f_state == SS_SELECT || f->f_state == SS_ASK ||
+	    f->f_state == SS_WAIT) && f->f_d_pending)
+		sshf_line_pending(f);
 	bq_flush(&f->f_qd, f->f_dch, 0);
 	bq_flush(&f->f_qde, f->f_dch, 1);
 	if (f->f_state != SS_RELAY)
@@ -1168,7 +970,7 @@ sshf_finished(struct sshf *f)
  * End the session with TEXT shown to the vendor and STATUS as the exit
  * status of their command.
  */
-static void
+void
 sshf_end(struct sshf *f, int status, const char *text)
 {
 	if (f->f_state == SS_CLOSING)
@@ -1253,6 +1055,7 @@ static void
 sshf_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct sshf	*f = arg;
+	struct msg	*m;
 	time_t		 now = time(NULL), left;
 	char		 text[160];
 
@@ -1261,6 +1064,13 @@ sshf_tick(evutil_socket_t fd, short what, void *arg)
 	if (!f->f_authed && now - f->f_started > SSHF_LOGIN_GRACE) {
 		session_close(f->f_s, "login grace time over");
 		return;
+	}
+	if (f->f_state == SS_RELAY && now - f->f_stats_at >= SSHF_STATS_EVERY) {
+		m = m_create(MSG_MON_STATS, 0, -1);
+		m_add_i64(m, f->f_bytes_in);
+		m_add_i64(m, f->f_bytes_out);
+		msgchan_send(f->f_s->s_monitor, m);
+		f->f_stats_at = now;
 	}
 	if (f->f_state == SS_RELAY && f->f_window_end > 0) {
 		left = f->f_window_end - now;

@@ -189,6 +189,19 @@ const char *const store_schema[] = {
 	"CREATE INDEX sessions_live ON sessions(started) WHERE ended IS NULL;\n"
 	"CREATE INDEX requests_pending ON requests(created)\n"
 	"  WHERE state = 'pending';\n",
+
+	/*
+	 * 3: a request remembers where it was filed from and the session
+	 * waiting for it; an emergency's review keeps its note; grants are
+	 * found by user and by request.
+	 */
+	"ALTER TABLE requests ADD COLUMN source TEXT;\n"
+	"ALTER TABLE requests ADD COLUMN session TEXT;\n"
+	"ALTER TABLE requests ADD COLUMN review_note TEXT\n"
+	"  CHECK (length(review_note) <= 1024);\n"
+	"CREATE INDEX requests_review ON requests(created)\n"
+	"  WHERE emergency = 1 AND reviewed_at IS NULL;\n"
+	"CREATE INDEX grants_user ON grants(user, target, ends);\n",
 };
 _Static_assert(sizeof(store_schema) / sizeof(store_schema[0]) ==
     STORE_VERSION, "STORE_VERSION must name the last schema step");

@@ -24,7 +24,7 @@
 
 /* ---- store.c: opening, migrating, transactions --------------------------- */
 
-#define STORE_VERSION		2	/* the schema this build writes */
+#define STORE_VERSION		3	/* the schema this build writes */
 #define STORE_APPLICATION_ID	0x506f7274	/* "Port" */
 
 #define STORE_NAME_MAX		64	/* vendor, user, target, account */
@@ -193,6 +193,98 @@ int	 store_session_end(struct store *, const char *sid, const char *reason);
 int	 store_session_end_all(struct store *, const char *reason);
 /* The number of sessions not ended, or -1. */
 int	 store_session_count_live(struct store *);
+
+/* ---- store-request.c: access requests and the grants they give --------- */
+
+#define STORE_TEXT_MAX		1024	/* a reason, a note */
+#define STORE_ACTOR_MAX		80	/* "admin:alice", "jdoe" */
+
+/*
+ * A vendor's request for a window on a target.  STARTS 0: as soon as it
+ * is approved.  States: pending, approved, denied, cancelled, expired.
+ * Nothing is ever deleted: the history stays for the auditors.
+ */
+struct store_request {
+	int64_t		 rq_id;
+	char		 rq_user[STORE_NAME_MAX + 1];
+	char		 rq_vendor[STORE_NAME_MAX + 1];	/* read only */
+	char		 rq_target[STORE_NAME_MAX + 1];
+	char		 rq_reason[STORE_TEXT_MAX + 1];
+	int64_t		 rq_duration;	/* seconds */
+	int64_t		 rq_starts;
+	int		 rq_emergency;
+	char		 rq_state[16];
+	int64_t		 rq_created;
+	char		 rq_source[80];
+	char		 rq_session[20];	/* the session waiting, "" */
+	char		 rq_decided_by[STORE_ACTOR_MAX + 1];
+	int64_t		 rq_decided_at;
+	char		 rq_note[STORE_TEXT_MAX + 1];
+	char		 rq_reviewed_by[STORE_ACTOR_MAX + 1];
+	int64_t		 rq_reviewed_at;
+	char		 rq_review_note[STORE_TEXT_MAX + 1];
+	int64_t		 rq_grant;	/* read only: the grant it gave, 0 */
+	int64_t		 rq_grant_starts, rq_grant_ends;
+};
+
+/* A window given to a user (or every user of a vendor) on a target. */
+struct store_grant {
+	int64_t		 gr_id;
+	int64_t		 gr_request;	/* 0: none */
+	char		 gr_user[STORE_NAME_MAX + 1];	/* "": the vendor's */
+	char		 gr_vendor[STORE_NAME_MAX + 1];
+	char		 gr_target[STORE_NAME_MAX + 1];
+	int64_t		 gr_starts, gr_ends;
+	int		 gr_emergency;
+	int64_t		 gr_created;
+	char		 gr_created_by[STORE_ACTOR_MAX + 1];
+	char		 gr_revoked_by[STORE_ACTOR_MAX + 1];	/* "": live */
+	int64_t		 gr_revoked_at;
+	char		 gr_revoke_reason[STORE_TEXT_MAX + 1];
+};
+
+/* Filters for store_request_list(). */
+#define STORE_RQ_PENDING	0x01
+#define STORE_RQ_REVIEW		0x02	/* emergencies not yet reviewed */
+
+/* Fills RQ->rq_id and rq_created.  STORE_NOENT: unknown user or target. */
+int	 store_request_add(struct store *, struct store_request *);
+int	 store_request_get(struct store *, int64_t id, struct store_request *);
+/*
+ * Move a pending request to STATE ("approved", "denied", "cancelled",
+ * "expired"): STORE_REFUSED if it is no longer pending.
+ */
+int	 store_request_decide(struct store *, int64_t id, const char *state,
+	    const char *by, const char *note);
+/* STORE_REFUSED if it is no emergency or was reviewed already. */
+int	 store_request_review(struct store *, int64_t id, const char *by,
+	    const char *note);
+/* Newest first; USER NULL for everyone's, at most LIMIT rows (0: all). */
+int	 store_request_list(struct store *, int filter, const char *user,
+	    int64_t since, int limit,
+	    int (*cb)(const struct store_request *, void *), void *arg);
+/* The pending requests that can no longer be granted at NOW. */
+int	 store_request_stale(struct store *, int64_t now,
+	    int (*cb)(const struct store_request *, void *), void *arg);
+
+/* Fills G->gr_id and gr_created. */
+int	 store_grant_add(struct store *, struct store_grant *);
+int	 store_grant_get(struct store *, int64_t id, struct store_grant *);
+/*
+ * The grant USER (of VENDOR) holds on TARGET at NOW, the one ending last;
+ * with NOW in the future of every grant, the next one to start
+ * (WHICH = STORE_GRANT_NEXT).  STORE_NOENT if there is none.
+ */
+#define STORE_GRANT_NOW		0
+#define STORE_GRANT_NEXT	1
+int	 store_grant_find(struct store *, const char *user, const char *vendor,
+	    const char *target, int64_t now, int which, struct store_grant *);
+/* STORE_REFUSED if it was revoked already or is over. */
+int	 store_grant_revoke(struct store *, int64_t id, const char *by,
+	    const char *reason);
+/* Live and future grants (ALL: every one), newest first. */
+int	 store_grant_list(struct store *, int all, int64_t now,
+	    int (*cb)(const struct store_grant *, void *), void *arg);
 
 /*
  * ---- store.c internals: for store-*.c and audit.c only ------------------

@@ -176,3 +176,50 @@ time_iso(time_t t, char *buf, size_t bufsz)
 		strlcpy(buf, "?", bufsz);
 	return buf;
 }
+
+/*
+ * Split LINE into words as a shell would for simple cases: blanks
+ * separate, '...' and "..." group (backslash escapes in "..." and
+ * outside quotes).  The words are copied into BUF.  Returns the number
+ * of words (at most MAX), or -1 for an unterminated quote, too many
+ * words or a line too long for BUF.
+ */
+int
+cmdline_split(const char *line, char **argv, int max, char *buf,
+    size_t buflen)
+{
+	const char	*p = line;
+	size_t		 o = 0;
+	int		 argc = 0, quote;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return argc;
+		if (argc == max)
+			return -1;
+		argv[argc++] = buf + o;
+		quote = 0;
+		for (; *p != '\0'; p++) {
+			if (quote == 0 && (*p == ' ' || *p == '\t'))
+				break;
+			if (quote == 0 && (*p == '\'' || *p == '"')) {
+				quote = *p;
+				continue;
+			}
+			if (quote != 0 && *p == quote) {
+				quote = 0;
+				continue;
+			}
+			if (*p == '\\' && quote != '\'' && p[1] != '\0')
+				p++;
+			if (o + 1 >= buflen)
+				return -1;
+			buf[o++] = *p;
+		}
+		if (quote != 0 || o + 1 >= buflen)
+			return -1;
+		buf[o++] = '\0';
+	}
+}

@@ -300,8 +300,8 @@ static const struct parse_case parse_cases[] = {
 	  "$D/portier.conf:1: bad duration \"5x\": use a number with s, m, h "
 	  "or d, as in 90s, 5m, 4h or 1h30m" },
 	{ "duration too long", "lockout 400d\n", NULL,
-	  "$D/portier.conf:1: duration of 34560000 seconds is too long (at "
-	  "most 365d)" },
+	  "$D/portier.conf:1: duration \"400d\" is too long (at most "
+	  "365d)" },
 	{ "set twice", "chroot \"/a\"\nchroot \"/b\"\n", NULL,
 	  "$D/portier.conf:2: \"chroot\" is set twice; keep one" },
 	{ "unknown timezone", "timezone \"Europe/Atlantis\"\n", NULL,
