@@ -57,6 +57,8 @@ struct file {
 	long			 size;		/* bytes read */
 	int			 unget[4];
 	int			 nunget;
+	int			 braces;	/* blocks open */
+	int			 brace_line;	/* where the outer one opened */
 };
 TAILQ_HEAD(files, file);
 
@@ -622,6 +624,10 @@ file_pop(void)
 
 	if ((prev = TAILQ_PREV(file, files, entry)) == NULL)
 		return 0;
+	/* The parser would see the end in the including file. */
+	if (file->braces > 0)
+		conf_error_at(file->name, file->brace_line, "the block opened "
+		    "here is not closed at the end of the file: add a }");
 	TAILQ_REMOVE(&files, file, entry);
 	fclose(file->fp);
 	free(file->dir);
@@ -811,6 +817,11 @@ yylex_token(void)
 		else
 			snprintf(shown, sizeof(shown), "\\x%02x", c);
 		tok_set(shown, 0);
+		/* Blocks left open at the end of a file are named there. */
+		if (c == '{' && file->braces++ == 0)
+			file->brace_line = file->lineno;
+		else if (c == '}' && file->braces > 0)
+			file->braces--;
 		return c;
 	}
 

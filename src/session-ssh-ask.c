@@ -191,7 +191,7 @@ static void
 ask_answer(struct sshf *f, const char *line)
 {
 	int64_t	 limit, d;
-	char	 max[16];
+	char	 max[16], text[128];
 
 	switch (f->f_ask) {
 	case ASK_REASON:
@@ -220,11 +220,10 @@ ask_answer(struct sshf *f, const char *line)
 			return;
 		}
 		if (d < 0) {
-			snprintf(max, sizeof(max), "%s\r\n",
+			snprintf(text, sizeof(text), "That is longer than your "
+			    "policy allows: at most %s.\r\n",
 			    policy_duration_str(limit, max, sizeof(max)));
-			ask_put(f, "That is longer than your policy allows: "
-			    "at most ");
-			ask_put(f, max);
+			ask_put(f, text);
 			ask_prompt(f, ASK_DURATION);
 			return;
 		}

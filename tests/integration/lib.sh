@@ -162,22 +162,24 @@ PT_PASS_ptjdoe='Acme-vendor-pw1'
 PT_PASS_ptasmith='Globex-vendor-pw2'
 PT_PASS_ptmaintpw='Lab-maint-pw3'
 PT_PASS_ptcarol='Acme-vendor-pw4'
+PT_PASS_ptdave='Acme-vendor-pw5'
+PT_PASS_pterin='Initech-vendor-pw6'
 
 # Local accounts: the vendors log in to Portier through PAM (pam_unix),
 # the target accounts are what Portier logs in as.  Created once; their
 # passwords are reset on each run.
 ensure_accounts() {
 	local u
-	for u in ptjdoe ptasmith ptcarol; do
+	for u in ptjdoe ptasmith ptcarol ptdave pterin; do
 		id "$u" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$u"
 	done
 	for u in ptmaint ptmaintpw; do
 		id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
 	done
 	usermod -p '*' ptmaint	# no password: a key only
-	printf 'ptjdoe:%s\nptasmith:%s\nptmaintpw:%s\nptcarol:%s\n' \
+	printf 'ptjdoe:%s\nptasmith:%s\nptmaintpw:%s\nptcarol:%s\nptdave:%s\npterin:%s\n' \
 	    "$PT_PASS_ptjdoe" "$PT_PASS_ptasmith" "$PT_PASS_ptmaintpw" \
-	    "$PT_PASS_ptcarol" | chpasswd
+	    "$PT_PASS_ptcarol" "$PT_PASS_ptdave" "$PT_PASS_pterin" | chpasswd
 }
 
 # The PAM service portierd uses in the tests: pam_unix, as in pam/portier.

@@ -172,10 +172,111 @@ test_sources(void **state)
 	}
 }
 
+/* What vendors and administrators type: durations and start times. */
+static void
+test_durations_times(void **state)
+{
+	static const struct {
+		const char	*s;
+		int64_t		 secs;
+	} d[] = {
+		{ "90s", 90 }, { "5m", 300 }, { "2h", 7200 }, { "1h30m", 5400 },
+		{ "240m", 14400 }, { "1d", -2 }, { "45", 45 }, { "", -1 }, { "2x", -1 },
+		{ "h", -1 }, { "-5m", -1 }, { "5h", -2 }, { "99999999999h", -2 },
+	};
+	char	 buf[16];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		if (policy_duration(d[i].s, 4 * 3600) != d[i].secs)
+			fail_msg("duration \"%s\": got %lld, want %lld", d[i].s,
+			    (long long)policy_duration(d[i].s, 4 * 3600),
+			    (long long)d[i].secs);
+	assert_string_equal(policy_duration_str(5400, buf, sizeof(buf)),
+	    "1h30m");
+	assert_string_equal(policy_duration_str(4 * 3600, buf, sizeof(buf)),
+	    "4h");
+	assert_string_equal(policy_duration_str(600, buf, sizeof(buf)), "10m");
+
+	/* 2026-11-24 13:00 UTC is 14:00 in Paris. */
+	assert_int_equal(policy_parse_time("2026-12-01 20:00", PARIS,
+	    1795525200), 1796151600);
+	/* The first hour of summer time, 2026-03-29 03:30 CEST. */
+	assert_int_equal(policy_parse_time("2026-03-29 03:30", PARIS,
+	    1774000000), 1774747800);
+	/* A bare time is the next one: 20:00 today, 09:00 tomorrow. */
+	assert_int_equal(policy_parse_time("20:00", PARIS, 1795525200),
+	    1795525200 + 6 * 3600);
+	assert_int_equal(policy_parse_time("09:00", PARIS, 1795525200),
+	    1795525200 + 19 * 3600);
+	assert_int_equal(policy_parse_time("now", PARIS, 1795525200),
+	    1795525200);
+	assert_int_equal(policy_parse_time("tomorrow", PARIS, 1795525200), -1);
+	assert_int_equal(policy_parse_time("2026-12-01 20:00 x", PARIS,
+	    1795525200), -1);
+}
+
+/* The window an approval gives, and the policy's maximum. */
+static void
+test_grant_window(void **state)
+{
+	const time_t	 now = 1795525200;
+	time_t		 from, until;
+
+	/* As soon as approved, for 2h. */
+	assert_int_equal(policy_grant_window(now, 0, 7200, 4 * 3600, &from,
+	    &until), 0);
+	assert_int_equal(from, now);
+	assert_int_equal(until, now + 7200);
+	/* Asked for 8h, the policy allows 4h: clamped. */
+	assert_int_equal(policy_grant_window(now, 0, 8 * 3600, 4 * 3600,
+	    &from, &until), 0);
+	assert_int_equal(until - from, 4 * 3600);
+	/* A future start stays in the future. */
+	assert_int_equal(policy_grant_window(now, now + 86400, 3600, 4 * 3600,
+	    &from, &until), 0);
+	assert_int_equal(from, now + 86400);
+	assert_int_equal(until, now + 86400 + 3600);
+	/* Approved late: it opens now and keeps the end asked for. */
+	assert_int_equal(policy_grant_window(now, now - 1800, 3600, 4 * 3600,
+	    &from, &until), 0);
+	assert_int_equal(from, now);
+	assert_int_equal(until, now + 1800);
+	/* Approved after its end: nothing left to give. */
+	assert_int_equal(policy_grant_window(now, now - 7200, 3600, 4 * 3600,
+	    &from, &until), -1);
+	assert_int_equal(policy_grant_window(now, 0, 0, 4 * 3600, &from,
+	    &until), -1);
+}
+
+/* The vendor's command line: ssh jdoe@bastion request pacs-01 ... */
+static void
+test_cmdline(void **state)
+{
+	char	 buf[256], *argv[8];
+
+	assert_int_equal(cmdline_split("request pacs-01 --reason 'disk "
+	    "swap' --for 2h", argv, 8, buf, sizeof(buf)), 6);
+	assert_string_equal(argv[0], "request");
+	assert_string_equal(argv[3], "disk swap");
+	assert_string_equal(argv[5], "2h");
+	assert_int_equal(cmdline_split("  a\"b c\"d  \"e\\\"f\" g\\ h ", argv,
+	    8, buf, sizeof(buf)), 3);
+	assert_string_equal(argv[0], "ab cd");
+	assert_string_equal(argv[1], "e\"f");
+	assert_string_equal(argv[2], "g h");
+	assert_int_equal(cmdline_split("", argv, 8, buf, sizeof(buf)), 0);
+	assert_int_equal(cmdline_split("'open", argv, 8, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(cmdline_split("a b c d e f g h i", argv, 8, buf,
+	    sizeof(buf)), -1);
+	assert_int_equal(cmdline_split("abcdefgh", argv, 8, buf, 8), -1);
+}
+
 int
 main(void)
 {
-	struct CMUnitTest	 t[sizeof(wcases) / sizeof(wcases[0]) + 2];
+	struct CMUnitTest	 t[sizeof(wcases) / sizeof(wcases[0]) + 5];
 	size_t			 i, n = 0;
 
 	for (i = 0; i < sizeof(wcases) / sizeof(wcases[0]); i++, n++) {
@@ -190,5 +291,14 @@ main(void)
 	memset(&t[n], 0, sizeof(t[n]));
 	t[n].name = "source addresses";
 	t[n++].test_func = test_sources;
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].name = "durations and start times";
+	t[n++].test_func = test_durations_times;
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].name = "approved windows and the maximum";
+	t[n++].test_func = test_grant_window;
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].name = "vendor command lines";
+	t[n++].test_func = test_cmdline;
 	return _cmocka_run_group_tests("policy", t, n, NULL, NULL);
 }
