@@ -232,7 +232,8 @@ req_emergency(struct msession *ms, struct store_request *rq,
 		    "%s. Hospital IT has been told and will review it.",
 		    (long long)rq->rq_id, monreq_span(rq->rq_user, g.gr_starts,
 		    g.gr_ends, span, sizeof(span)));
-		req_answer(ms, 1, rq->rq_id, text);
+		/* 2: open already; the session's answer follows. */
+		req_answer(ms, 2, rq->rq_id, text);
 		ms->ms_state = MS_WAIT;
 		ms->ms_request = rq->rq_id;
 		monreq_wake(ms, &g);

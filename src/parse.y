@@ -120,6 +120,7 @@ static void	 set_facility(const char *);
 static void	 set_timezone(char **, const char *);
 static void	 include_glob(const char *);
 static void	 hostkey_add(const char *);
+static void	 unsupported_yes(const char *);
 static void	 listen_add(const char *, int, int);
 static int	 duration_parse(const char *);
 static int	 duration_check(int64_t);
@@ -376,14 +377,20 @@ accessopts	: WINDOW EVERY days STRING	{ window_add($3, $4); }
 		| FORWARDING yesno		{
 			if ($2 != -1)
 				cur_access->ac_forwarding = $2;
+			if ($2 == 1)
+				unsupported_yes("forwarding");
 		}
 		| AGENT yesno			{
 			if ($2 != -1)
 				cur_access->ac_agent = $2;
+			if ($2 == 1)
+				unsupported_yes("agent");
 		}
 		| X11 yesno			{
 			if ($2 != -1)
 				cur_access->ac_x11 = $2;
+			if ($2 == 1)
+				unsupported_yes("x11");
 		}
 		;
 
@@ -1240,6 +1247,19 @@ listen_add(const char *host, int port, int proto)
 }
 
 /* ---- values ------------------------------------------------------------- */
+
+/*
+ * Granted in the policy, not yet carried by the relay: say so, since the
+ * vendor will still be refused (nothing is opened that is not enforced).
+ */
+static void
+unsupported_yes(const char *what)
+{
+	log_warnx("%s:%d: warning: \"%s yes\" is not supported by this "
+	    "version of Portier: %s requests stay refused", file->name,
+	    tok_line, what, what);
+}
+
 
 static int
 duration_check(int64_t secs)

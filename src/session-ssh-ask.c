@@ -273,8 +273,9 @@ sshf_request_result(struct sshf *f, struct msg_in *mi)
 	}
 	f->f_request = id;
 	sshf_say(f, text);
-	ask_put(f, "Waiting for hospital IT to decide... (Ctrl-C to "
-	    "cancel)\r\n");
+	if (ok == 1)
+		ask_put(f, "Waiting for hospital IT to decide... (Ctrl-C to "
+		    "cancel)\r\n");
 	f->f_state = SS_WAIT;
 	return 0;
 }
@@ -388,7 +389,8 @@ sshf_line_pending(struct sshf *f)
 /* ---- commands for the bastion ----------------------------------------------------- */
 
 static const char cmd_usage[] =
-    "Commands (ssh LOGIN@bastion COMMAND):\r\n"
+    "To run a command on a target: ssh LOGIN@TARGET@bastion COMMAND\r\n"
+    "Commands for the bastion itself (ssh LOGIN@bastion COMMAND):\r\n"
     "  request TARGET --for DURATION --reason TEXT [--from \"YYYY-MM-DD "
     "HH:MM\"] [--emergency]\r\n"
     "      ask hospital IT for a window on TARGET (now, or from a time, "
@@ -431,7 +433,8 @@ sshf_command(struct sshf *f)
 	}
 	if (argc < 1 || strcmp(argv[0], "request") != 0) {
 		cmd_fail(f, argc > 0 && strcmp(argv[0], "help") == 0 ? "" :
-		    "Portier: unknown command.");
+		    "Portier: no target given, and no command for the "
+		    "bastion.");
 		return;
 	}
 	for (i = 1; i < argc; i++) {
