@@ -2,11 +2,12 @@
  * portierd.c: the parent process.
  *
  * It reads the configuration, binds the listening and control sockets,
- * starts the monitor, the recorder and the control process, and forks one
- * session process per accepted connection.  It holds no secret and parses
- * no network byte.  It opens what needs privilege (recording files, later
- * upstream connections) and passes descriptors down.  A core process that
- * dies takes the daemon down cleanly: nothing is restarted silently.
+ * starts the monitor, the recorder, the notifier and the control
+ * process, and forks one session process per accepted connection.  It
+ * holds no secret and parses no network byte.  It opens what needs
+ * privilege (recording files, later upstream connections) and passes
+ * descriptors down.  A core process that dies takes the daemon down
+ * cleanly: nothing is restarted silently.
  */
 #include "config.h"
 
@@ -691,6 +692,11 @@ parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case PROC_MONITOR:
 		if (mi->mi_type == MSG_PARENT_UPSTREAM)
 			return parent_upstream(mi);
+		if (mi->mi_type == MSG_NOTIFY_EVENT) {
+			/* Passed on unread: the notifier checks it. */
+			msgchan_send(chans[PROC_NOTIFIER], m_forward(mi, 0));
+			return 0;
+		}
 		if (mi->mi_type != MSG_PARENT_KILL ||
 		    m_get_str(mi, sid, sizeof(sid)) == -1 ||
 		    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)
