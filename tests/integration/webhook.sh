@@ -10,7 +10,8 @@
 # schedule here: "webhook retry 1s") until the document is taken.  Then
 # over https: a certificate that does not name the URL's host is refused,
 # one that does, signed by the CA "webhook ca" names, is used.  The
-# notifier runs unprivileged and sandboxed, and stops with the daemon.
+# notifier runs unprivileged and sandboxed, stops with the daemon, and
+# takes the daemon down if it dies.
 . "$(dirname "$0")/lib.sh"
 need_root
 for tool in sshd openssl python3; do
@@ -231,6 +232,12 @@ lock ptjdoe2
 check "https with a certificate that names the host: delivered" wait_for 10 delivered ptjdoe2
 doc=$(body_of ptjdoe2)
 check "an unknown login's lockout names no vendor" sh -c "! echo \"\$1\" | grep -q '^vendor='" _ "$doc"
+
+# A notifier that dies is a core process lost: the daemon stops, loudly.
+kill -KILL "$(proc_pid notifier)"
+check "kill -9 of the notifier stops the daemon" \
+    wait_for 10 sh -c "! kill -0 $DAEMON 2>/dev/null"
+check "and says why" grep -q 'notifier process killed by signal 9; shutting down\|lost the notifier process' "$T/portierd.log"
 stop_daemon
 hook_stop
 finish
