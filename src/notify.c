@@ -120,7 +120,7 @@ notify_resolve(void)
 static void
 notify_tls_init(void)
 {
-	const char	*ca = conf->cf_webhook_ca;
+	const char	*ca = conf->cf_webhook_ca, *err;
 
 	if ((ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatalx("webhook: SSL_CTX_new failed");
@@ -131,11 +131,13 @@ notify_tls_init(void)
 		if (access(ca, R_OK) == -1)
 			ca = NOTIFY_CA_FALLBACK;
 	}
-	if (SSL_CTX_load_verify_locations(ssl_ctx, ca, NULL) != 1)
+	if (SSL_CTX_load_verify_locations(ssl_ctx, ca, NULL) != 1) {
+		if ((err = ERR_reason_error_string(ERR_get_error())) == NULL)
+			err = "unreadable";
 		fatalx("webhook: cannot load CA certificates from %s: %s; "
 		    "install ca-certificates or name a file with: webhook ca "
-		    "\"/path/to/ca.pem\"", ca,
-		    ERR_reason_error_string(ERR_get_error()));
+		    "\"/path/to/ca.pem\"", ca, err);
+	}
 	ERR_clear_error();
 	/* Anything OpenSSL loads lazily, let it load before the chroot. */
 	SSL_free(SSL_new(ssl_ctx));
@@ -290,7 +292,8 @@ notify_event(struct bufferevent *bev, short what, void *arg)
 	why[0] = '\0';
 	if (url.wu_tls && (e = bufferevent_get_openssl_error(bev)) != 0) {
 		snprintf(why, sizeof(why), "TLS: %s",
-		    ERR_reason_error_string(e));
+		    ERR_reason_error_string(e) != NULL ?
+		    ERR_reason_error_string(e) : "handshake failed");
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
 	} else if (what & BEV_EVENT_EOF)
