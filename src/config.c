@@ -39,6 +39,8 @@ config_new(void)
 	cf->cf_facility = LOG_DAEMON;
 	cf->cf_lockout = PT_DEF_LOCKOUT;
 	cf->cf_max_sessions = PT_DEF_MAX_SESSIONS;
+	cf->cf_webhook_timeout = PT_DEF_WEBHOOK_TIMEOUT;
+	cf->cf_webhook_retry = PT_DEF_WEBHOOK_RETRY;
 	TAILQ_INIT(&cf->cf_listens);
 	TAILQ_INIT(&cf->cf_targets);
 	TAILQ_INIT(&cf->cf_vendors);
@@ -127,6 +129,8 @@ config_free(struct pt_config *cf)
 	free(cf->cf_recordings);
 	free(cf->cf_pam_service);
 	free(cf->cf_timezone);
+	free(cf->cf_webhook);
+	free(cf->cf_webhook_ca);
 	free(cf);
 }
 

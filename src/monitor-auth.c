@@ -152,6 +152,18 @@ auth_failed(struct msession *ms, const char *what, char *text, size_t len)
 	    AUTH_MAX_FAILURES, mon_conf->cf_lockout);
 	mon_audit(ms->ms_user, "auth.lockout", NULL, ms->ms_peer, ms->ms_sid,
 	    reason);
+	{
+		struct pt_vendor *vd = config_vendor_of_user(mon_conf,
+		    ms->ms_user);
+		char		  note[256];
+
+		snprintf(note, sizeof(note), "%s; last from %s", reason,
+		    ms->ms_peer);
+		mon_notify(&(struct notice){ .n_event = "user.lockout",
+		    .n_user = ms->ms_user, .n_vendor = known && vd != NULL ?
+		    vd->vd_name : NULL, .n_actor = "portierd",
+		    .n_text = note, .n_ends = until });
+	}
 	if (lockouts >= 3) {
 		snprintf(reason, sizeof(reason), "%d lockouts today",
 		    lockouts);

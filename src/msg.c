@@ -102,6 +102,7 @@ static const char *msg_names[MSG_MAX] = {
 	[MSG_CTL_OK] = "CTL_OK",
 	[MSG_CTL_END] = "CTL_END",
 	[MSG_CTL_ERROR] = "CTL_ERROR",
+	[MSG_NOTIFY_EVENT] = "NOTIFY_EVENT",
 };
 
 const char *

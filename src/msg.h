@@ -106,6 +106,9 @@ enum msg_type {
 	MSG_CTL_OK,		/* text */
 	MSG_CTL_END,		/* end of a multi-part answer */
 	MSG_CTL_ERROR,		/* message */
+	/* monitor -> parent -> notifier */
+	MSG_NOTIFY_EVENT,	/* event, time, request, grant, user, vendor,
+				   target, actor, text, starts, ends, emergency */
 	MSG_MAX
 };
 

@@ -104,6 +104,10 @@ enum {
 	OPT_LOCKOUT	= 0x0200,
 	OPT_SESSIONS	= 0x0400,
 	OPT_TIMEZONE	= 0x0800,
+	OPT_WEBHOOK	= 0x1000,
+	OPT_WEBHOOK_CA	= 0x2000,
+	OPT_WEBHOOK_TO	= 0x4000,
+	OPT_WEBHOOK_RT	= 0x8000,
 };
 
 static int	 yylex(void);
@@ -135,6 +139,8 @@ static void	 vendor_begin(const char *);
 static void	 vendor_user(const char *);
 static void	 vendor_source(const char *);
 static void	 access_begin(const char *);
+static void	 webhook_set(const char *);
+static void	 webhook_ca(const char *);
 %}
 
 %union {
@@ -146,6 +152,7 @@ static void	 access_begin(const char *);
 %token	EVERY FACILITY FORWARDING GROUP HOST INCLUDE KEY LISTEN LOCKOUT LOG
 %token	MAX ON PAM PORT PROTOCOL RECORDINGS SERVICE SESSIONS SFTP SOCKET
 %token	SOURCE STORE TARGET TIMEZONE USER VAULT VENDOR WINDOW X11
+%token	CA RETRY TIMEOUT WEBHOOK
 %token	<string>	STRING
 %token	<number>	NUMBER
 %type	<number>	port proto optproto yesno duration days
@@ -229,6 +236,30 @@ main		: LOG FACILITY STRING		{ set_facility($3); }
 		| LISTEN ON STRING PORT port optproto {
 			if ($5 != -1 && $6 != -1)
 				listen_add($3, $5, $6);
+		}
+		| WEBHOOK STRING		{ webhook_set($2); }
+		| WEBHOOK CA STRING		{ webhook_ca($3); }
+		| WEBHOOK TIMEOUT duration	{
+			if (once(OPT_WEBHOOK_TO, "webhook timeout") &&
+			    $3 != -1) {
+				if ($3 < 1 || $3 > 300)
+					conf_error("webhook timeout %llds is "
+					    "out of range; use 1s to 5m",
+					    (long long)$3);
+				else
+					conf->cf_webhook_timeout = $3;
+			}
+		}
+		| WEBHOOK RETRY duration	{
+			if (once(OPT_WEBHOOK_RT, "webhook retry") &&
+			    $3 != -1) {
+				if ($3 < 1 || $3 > 3600)
+					conf_error("webhook retry %llds is "
+					    "out of range; use 1s to 1h",
+					    (long long)$3);
+				else
+					conf->cf_webhook_retry = $3;
+			}
 		}
 		;
 
@@ -475,6 +506,7 @@ static const struct keyword keywords[] = {
 	{ "admin",		ADMIN,		W_TOP },
 	{ "agent",		AGENT,		W_ACCESS },
 	{ "approval",		APPROVAL,	W_ACCESS },
+	{ "ca",			CA,		NULL },
 	{ "chroot",		CHROOT,		W_TOP },
 	{ "control",		CONTROL,	W_TOP },
 	{ "emergency",		EMERGENCY,	W_ACCESS },
@@ -494,6 +526,7 @@ static const struct keyword keywords[] = {
 	{ "port",		PORT,		NULL },
 	{ "protocol",		PROTOCOL,	W_TARGET },
 	{ "recordings",		RECORDINGS,	W_TOP },
+	{ "retry",		RETRY,		NULL },
 	{ "service",		SERVICE,	NULL },
 	{ "sessions",		SESSIONS,	NULL },
 	{ "sftp",		SFTP,		W_ACCESS },
@@ -501,10 +534,12 @@ static const struct keyword keywords[] = {
 	{ "source",		SOURCE,		W_VENDOR },
 	{ "store",		STORE,		W_TOP },
 	{ "target",		TARGET,		W_TOP },
+	{ "timeout",		TIMEOUT,	NULL },
 	{ "timezone",		TIMEZONE,	W_TOPVENDOR },
 	{ "user",		USER,		W_TOPVENDOR },
 	{ "vault",		VAULT,		W_TOP },
 	{ "vendor",		VENDOR,		W_TOP },
+	{ "webhook",		WEBHOOK,	W_TOP },
 	{ "window",		WINDOW,		W_ACCESS },
 	{ "x11",		X11,		W_ACCESS },
 };
@@ -1105,6 +1140,34 @@ static const struct {
 	{ "local6",	LOG_LOCAL6 },
 	{ "local7",	LOG_LOCAL7 },
 };
+
+/* The URL is checked as the notifier will read it. */
+static void
+webhook_set(const char *val)
+{
+	struct webhook_url	 wu;
+	const char		*why;
+
+	if (!once(OPT_WEBHOOK, "webhook"))
+		return;
+	if (webhook_url_parse(val, &wu, &why) == -1) {
+		conf_error("bad webhook URL \"%s\": %s; write it as: webhook "
+		    "\"https://HOST[:PORT]/PATH\"", val, why);
+		return;
+	}
+	free(conf->cf_webhook);
+	conf->cf_webhook = xstrdup(val);
+}
+
+static void
+webhook_ca(const char *val)
+{
+	set_path(&conf->cf_webhook_ca, val, OPT_WEBHOOK_CA, "webhook ca");
+	if (conf->cf_webhook_ca != NULL && *val != '\0' &&
+	    access(conf->cf_webhook_ca, R_OK) == -1)
+		conf_error("webhook ca \"%s\": %s; name a PEM file of CA "
+		    "certificates", val, strerror(errno));
+}
 
 static void
 set_facility(const char *name)

@@ -38,6 +38,9 @@
 #define PT_DEF_LOCKOUT		(5 * 60)	/* seconds */
 #define PT_MIN_LOCKOUT		60
 #define PT_DEF_MAX_SESSIONS	256
+#define PT_DEF_WEBHOOK_TIMEOUT	10	/* seconds for one delivery attempt */
+#define PT_DEF_WEBHOOK_RETRY	5	/* seconds before the first retry */
+#define PT_WEBHOOK_URL_MAX	1024
 
 /* ---- parse.y, config.c: portier.conf and policies/ ---------------------- */
 
@@ -140,6 +143,10 @@ struct pt_config {
 	int			 cf_facility;	/* syslog facility */
 	int			 cf_lockout;	/* seconds */
 	int			 cf_max_sessions;
+	char			*cf_webhook;	/* URL, or NULL: syslog only */
+	char			*cf_webhook_ca;	/* NULL: the system's CA store */
+	int			 cf_webhook_timeout;	/* seconds */
+	int			 cf_webhook_retry;	/* seconds, first retry */
 	struct pt_listens	 cf_listens;
 	struct pt_targets	 cf_targets;
 	struct pt_vendors	 cf_vendors;
@@ -202,6 +209,8 @@ int	 policy_grant_window(time_t now, time_t starts, int64_t duration,
 /* ---- log.c --------------------------------------------------------------- */
 
 void	log_init(int foreground, int facility);
+/* The descriptor of syslog's socket, or -1: children keep it open. */
+int	log_syslog_fd(void);
 void	log_procname(const char *);
 void	log_setverbose(int);
 int	log_getverbose(void);
@@ -242,10 +251,13 @@ int	 cmdline_split(const char *line, char **argv, int max, char *buf,
 
 /* ---- proc.c: the process table ------------------------------------------ */
 
+/* The core processes are PROC_MONITOR to PROC_CONTROL: portierd.c starts,
+ * lists and stops them in that order. */
 enum pt_procid {
 	PROC_PARENT = 0,
 	PROC_MONITOR,
 	PROC_RECORDER,
+	PROC_NOTIFIER,
 	PROC_CONTROL,
 	PROC_SESSION,
 	PROC_MAX
@@ -272,6 +284,7 @@ enum sandbox_kind {
 	SANDBOX_SESSION,	/* network bytes: the narrowest */
 	SANDBOX_RECORDER,
 	SANDBOX_CONTROL,
+	SANDBOX_NOTIFY,		/* may open TCP connections, nothing else */
 };
 /* Install the filter; fatal on failure (a process never runs unconfined). */
 void	sandbox_apply(enum sandbox_kind);
@@ -300,6 +313,49 @@ struct pam_job	*pam_job_start(struct event_base *, const char *service,
 		    const char *user, char *password, const char *rhost,
 		    void (*done)(void *, int, const char *), void *arg);
 void		 pam_job_cancel(struct pam_job *);
+
+/* ---- monitor-notify.c ---- */
+
+/* An event hospital IT is told about: syslog now, the webhook soon. */
+struct notice {
+	const char	*n_event;	/* "request.new", "request.approve", "request.deny",
+					   "request.cancel", "access.emergency", "grant.revoke",
+					   "session.kill", "user.lockout" */
+	int64_t		 n_request;	/* 0: none */
+	int64_t		 n_grant;	/* 0: none */
+	const char	*n_user;	/* vendor's user, or NULL */
+	const char	*n_vendor;
+	const char	*n_target;
+	const char	*n_actor;	/* who did it: "jdoe", "admin:alice", "portierd" */
+	const char	*n_text;	/* reason / note, or NULL */
+	int64_t		 n_starts, n_ends;	/* a window, 0: none */
+	int		 n_emergency;
+};
+void	mon_notify(const struct notice *);
+
+/* Longest strings a notice carries (NUL included); longer ones are cut. */
+#define NOTICE_EVENT_MAX	64
+#define NOTICE_NAME_MAX		256	/* user, vendor, target, actor */
+#define NOTICE_TEXT_MAX		2048
+
+/* ---- webhook.c: the webhook's URL, document and schedule (pure) ---------- */
+
+struct webhook_url {
+	int		 wu_tls;		/* https */
+	char		 wu_host[256];		/* a name or an address, no [] */
+	int		 wu_port;
+	char		 wu_path[PT_WEBHOOK_URL_MAX];	/* "/..." with the query */
+};
+/* 0, or -1 and a static reason in *WHY. */
+int	 webhook_url_parse(const char *, struct webhook_url *, const char **why);
+/* The JSON document for a notice that happened at WHEN; malloc'd. */
+char	*webhook_json(const struct notice *, time_t when, const char *bastion);
+/* Seconds before the next attempt after FAILURES failed ones, the first
+ * made at FIRST; -1: give up.  BASE is the first delay (5 s: 5 s, 30 s,
+ * 2 min, then every 10 min, for an hour at most). */
+int	 webhook_retry_delay(int failures, time_t first, time_t now, int base);
+/* The status code of an HTTP/1.x status line, or -1. */
+int	 webhook_status(const char *line);
 
 /* ---- monitor.c, monitor-*.c: the monitor's internals --------------------- */
 
@@ -469,20 +525,6 @@ int	mondecide_dispatch(struct monctl *, struct msg_in *);
  * TEXT; the policies in force stay when -1. */
 int	monreq_reload(const char *actor, char *text, size_t textlen);
 
-/* monitor-notify.c: an event hospital IT is told about. */
-struct notice {
-	const char	*n_event;	/* "request.new", "access.emergency" ... */
-	int64_t		 n_request;	/* 0: none */
-	int64_t		 n_grant;	/* 0: none */
-	const char	*n_user;	/* the vendor's user, or NULL */
-	const char	*n_vendor;
-	const char	*n_target;
-	const char	*n_actor;	/* "jdoe", "admin:alice", "portierd" */
-	const char	*n_text;	/* reason, note, or NULL */
-	int64_t		 n_starts, n_ends;	/* a window; 0: none */
-	int		 n_emergency;
-};
-void	mon_notify(const struct notice *);
 
 /* totp.c: RFC 6238 codes, SHA-1, 6 digits, 30-second steps. */
 #define TOTP_SEED_LEN	20
@@ -501,6 +543,7 @@ int	totp_verify(const uint8_t *seed, size_t seedlen, const char *code,
 void	monitor_run(struct pt_config *, int parent_fd, int peer_fd);
 void	recorder_run(struct pt_config *, int parent_fd, int peer_fd);
 void	control_run(struct pt_config *, int parent_fd, int peer_fd);
+void	notifier_run(struct pt_config *, int parent_fd, int peer_fd);
 
 struct session_args {
 	char		 sa_sid[PT_SID_LEN + 1];

@@ -6,6 +6,7 @@
  *	           sockets and passes them down; supervises
  *	monitor    root, no network; store, PAM, TOTP, vault
  *	recorder   unprivileged, chroot, seccomp; writes recordings
+ *	notifier   unprivileged, chroot, seccomp; posts events to the webhook
  *	control    unprivileged, chroot, seccomp; serves portierctl
  *	session    one per connection; unprivileged, chroot, seccomp,
  *	           not dumpable; the only process that parses vendor bytes
@@ -31,6 +32,7 @@ struct pt_proc pt_procs[PROC_MAX] = {
 	[PROC_PARENT] =   { PROC_PARENT,   "parent",   NULL,         -1 },
 	[PROC_MONITOR] =  { PROC_MONITOR,  "monitor",  monitor_run,  -1 },
 	[PROC_RECORDER] = { PROC_RECORDER, "recorder", recorder_run, -1 },
+	[PROC_NOTIFIER] = { PROC_NOTIFIER, "notifier", notifier_run, -1 },
 	[PROC_CONTROL] =  { PROC_CONTROL,  "control",  control_run,  -1 },
 	[PROC_SESSION] =  { PROC_SESSION,  "session",  NULL,         -1 },
 };

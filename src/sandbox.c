@@ -3,7 +3,8 @@
  *
  * Default action: kill the process.  Each process gets the system calls
  * its event loop, allocator and channels need and nothing else: no open,
- * no socket, no connect, no exec, no ptrace.  Descriptors a process needs
+ * no socket, no connect, no exec, no ptrace (the notifier alone may open
+ * TCP connections, to the webhook).  Descriptors a process needs
  * later (the upstream connection, a recording file) are passed to it by
  * the parent.  open() and socket() fail with EACCES instead of killing,
  * because libc may probe for locale files or reconnect to syslog; neither
@@ -14,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <seccomp.h>
@@ -54,6 +56,11 @@ static const int sandbox_control[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4),
 };
 
+/* The notifier's TCP connections to the webhook. */
+static const int sandbox_notify[] = {
+	SCMP_SYS(connect),
+};
+
 static void
 sandbox_allow(scmp_filter_ctx ctx, const int *sys, size_t n)
 {
@@ -85,6 +92,16 @@ sandbox_apply(enum sandbox_kind kind)
 		sandbox_allow(ctx, sandbox_control,
 		    sizeof(sandbox_control) / sizeof(sandbox_control[0]));
 		break;
+	case SANDBOX_NOTIFY:
+		sandbox_allow(ctx, sandbox_notify,
+		    sizeof(sandbox_notify) / sizeof(sandbox_notify[0]));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+		    1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+		    1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		break;
 	case SANDBOX_SESSION:
 		break;
 	}
@@ -103,8 +120,12 @@ sandbox_apply(enum sandbox_kind kind)
 	/* Fail, rather than kill, what libc tries on its own. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
+	if (kind != SANDBOX_NOTIFY) {
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(socket), 0);
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(connect), 0);
+	}
 	if (rc != 0)
 		fatalx("sandbox: cannot build the filter");
 	if (seccomp_load(ctx) != 0)

@@ -60,6 +60,25 @@ POL
 }
 write_policy lab
 printf 'pam service "%s"\nlockout 1m\n' "$PAM_SERVICE" >> "$T/etc/portier.conf"
+
+# Hospital IT's webhook: a receiver on 127.0.0.1 keeps every document.
+HPORT=$(free_port)
+cat > "$T/hook.py" <<'PY'
+import http.server, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
+PY
+python3 "$T/hook.py" "$HPORT" "$T/hook.jsonl" &
+pids="$pids $!"
+printf 'webhook "http://127.0.0.1:%s/portier"\nwebhook retry 1s\n' "$HPORT" >> "$T/etc/portier.conf"
 start_daemon
 known_hosts
 
@@ -271,6 +290,16 @@ for ev in request.new request.approve request.deny request.cancel request.review
 	check "audit has $ev" sh -c "echo \"\$1\" | grep -q ' $ev '" _ "$audit"
 done
 check "the audit chain verifies" "$PORTIERCTL" audit verify
+
+# ---- hospital IT was told -----------------------------------------------------------------------
+for ev in request.new request.approve request.deny request.cancel access.emergency \
+    grant.revoke session.kill; do
+	check "the webhook received $ev" wait_for 10 grep -q "\"event\":\"$ev\"" "$T/hook.jsonl"
+done
+check "the emergency is flagged in its document" \
+    grep -q '"event":"access.emergency".*"emergency":true' "$T/hook.jsonl"
+check "the denial carries its reason" \
+    grep -q '"event":"request.deny".*not during the audit week' "$T/hook.jsonl"
 check "history: every request stays listed, decided or not" \
     sh -c "[ \$('$PORTIERCTL' --json requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 6 ]"
 

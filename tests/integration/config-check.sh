@@ -5,9 +5,9 @@
 # can make must be refused (exit 1) with the message that names the file
 # and line, and says what to do: an unknown keyword, a port out of range,
 # a missing host key, a configuration others may write, a host key others
-# may read, an access to a target no policy defines.  The demonstration
-# configuration, when present, must pass too.  No root needed: portierd
-# -n only reads.
+# may read, an access to a target no policy defines, a malformed webhook
+# URL.  The demonstration configuration, when present, must pass too.  No
+# root needed: portierd -n only reads.
 set -eu
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -117,6 +117,29 @@ main_conf "host key \"missing_key\"" >"$E/nokey.conf"
 refuses "a missing host key is refused, with the command that makes one" \
     "$E/nokey.conf" \
     "$E/nokey.conf:2: host key \"$E/missing_key\": No such file or directory (generate one with: ssh-keygen -t ed25519 -N \"\" -f $E/missing_key)"
+
+main_conf 'webhook "https://siem.example.org:8443/hooks/portier?t=1"' >"$E/webhook.conf"
+accepts "an https webhook passes" "$E/webhook.conf"
+
+main_conf 'webhook "htps://siem.example.org/hook"' >"$E/webhook-scheme.conf"
+refuses "a webhook URL with a bad scheme is refused, with the form to use" \
+    "$E/webhook-scheme.conf" \
+    "$E/webhook-scheme.conf:2: bad webhook URL \"htps://siem.example.org/hook\": it must begin with https:// (or http:// for a relay on this host); write it as: webhook \"https://HOST[:PORT]/PATH\""
+
+main_conf 'webhook "https://siem.example.org:99999/hook"' >"$E/webhook-port.conf"
+refuses "a webhook URL with a bad port is refused" \
+    "$E/webhook-port.conf" \
+    "$E/webhook-port.conf:2: bad webhook URL \"https://siem.example.org:99999/hook\": the port must be a number from 1 to 65535"
+
+main_conf 'webhook ca "missing-ca.pem"' >"$E/webhook-ca.conf"
+refuses "a missing webhook CA file is refused" \
+    "$E/webhook-ca.conf" \
+    "$E/webhook-ca.conf:2: webhook ca \"missing-ca.pem\": No such file or directory"
+
+main_conf 'webhook timeout 1h' >"$E/webhook-timeout.conf"
+refuses "a webhook timeout out of range is refused" \
+    "$E/webhook-timeout.conf" \
+    "$E/webhook-timeout.conf:2: webhook timeout 3600s is out of range; use 1s to 5m"
 
 main_conf >"$E/writable.conf"
 chmod o+w "$E/writable.conf"

@@ -30,7 +30,7 @@ for pid in $(session_pids); do
 	    [ "$(readlink /proc/"$pid"/root)" = "$T/empty" ]
 	check "session $pid has no capabilities" [ "$(status_field "$pid" CapEff)" = 0000000000000000 ]
 done
-for p in recorder control; do
+for p in recorder notifier control; do
 	pid=$(proc_pid $p)
 	check "$p runs as nobody, sandboxed" \
 	    [ "$(status_field "$pid" Seccomp)" = 2 -a "$(status_field "$pid" Uid)" = "$nobody $nobody $nobody $nobody" ]
