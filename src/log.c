@@ -7,7 +7,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
+#include <paths.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +23,80 @@
 
 static int	 log_foreground = 1;
 static int	 log_verbose;
+static int	 log_facility = LOG_DAEMON;
+static int	 log_fd = -1;		/* connected to /dev/log */
 static const char *log_proc = "portierd";
+
+/*
+ * Portier writes to syslog's socket itself rather than through syslog(3):
+ * the descriptor is opened once by the parent, kept open by every child
+ * across the descriptors it closes (log_syslog_fd()), and usable after
+ * the chroot that hides /dev/log.  The C library's own connection would
+ * be closed with the rest and its number reused by another descriptor.
+ */
+static void
+log_connect(void)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	/* Non-blocking: a stalled syslogd must not stall a daemon. */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return;
+	}
+	log_fd = fd;
+}
 
 void
 log_init(int foreground, int facility)
 {
 	log_foreground = foreground;
-	if (!foreground)
-		openlog("portierd", LOG_PID | LOG_NDELAY, facility);
+	log_facility = facility;
+	if (!foreground && log_fd == -1)
+		log_connect();
 	tzset();
+}
+
+int
+log_syslog_fd(void)
+{
+	return log_fd;
+}
+
+/* "<PRI>Mmm dd hh:mm:ss portierd[PID]: PROC: MSG", as syslog(3) sends. */
+static void
+log_syslog(int pri, const char *msg)
+{
+	char		 line[1200], when[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 n;
+
+	if (log_fd == -1)
+		log_connect();	/* outside a sandbox, syslogd may be back */
+	if (log_fd == -1)
+		return;
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm) == 0)
+		when[0] = '\0';
+	n = snprintf(line, sizeof(line), "<%d>%s portierd[%ld]: %s: %s",
+	    log_facility | pri, when, (long)getpid(), log_proc, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (write(log_fd, line, (size_t)n) == -1 && errno != EAGAIN &&
+	    errno != ENOBUFS && errno != EINTR) {
+		close(log_fd);
+		log_fd = -1;
+	}
 }
 
 void
@@ -59,7 +128,7 @@ vlog(int pri, const char *fmt, va_list ap)
 		fprintf(stderr, "%s[%ld]: %s\n", log_proc, (long)getpid(), msg);
 		fflush(stderr);
 	} else
-		syslog(pri, "%s: %s", log_proc, msg);
+		log_syslog(pri, msg);
 	errno = saved;
 }
 

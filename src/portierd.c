@@ -2,11 +2,12 @@
  * portierd.c: the parent process.
  *
  * It reads the configuration, binds the listening and control sockets,
- * starts the monitor, the recorder and the control process, and forks one
- * session process per accepted connection.  It holds no secret and parses
- * no network byte.  It opens what needs privilege (recording files, later
- * upstream connections) and passes descriptors down.  A core process that
- * dies takes the daemon down cleanly: nothing is restarted silently.
+ * starts the monitor, the recorder, the notifier and the control
+ * process, and forks one session process per accepted connection.  It
+ * holds no secret and parses no network byte.  It opens what needs
+ * privilege (recording files, later upstream connections) and passes
+ * descriptors down.  A core process that dies takes the daemon down
+ * cleanly: nothing is restarted silently.
  */
 #include "config.h"
 
@@ -221,11 +222,18 @@ int_cmp(const void *a, const void *b)
  * and gets default signal dispositions back from libevent's handlers.
  */
 static void
-parent_child_setup(int *keep, size_t nkeep)
+parent_child_setup(int *keepfds, size_t nkeepfds)
 {
 	unsigned int	 from = 3;
-	size_t		 i;
+	size_t		 i, nkeep = 0;
+	int		 keep[8];
 	int		 sigs[] = { SIGCHLD, SIGHUP, SIGINT, SIGTERM };
+
+	/* Syslog's socket stays: the child cannot reopen it in its chroot. */
+	for (i = 0; i < nkeepfds && nkeep < 7; i++)
+		keep[nkeep++] = keepfds[i];
+	if (log_syslog_fd() != -1)
+		keep[nkeep++] = log_syslog_fd();
 
 	/*
 	 * The parent's event base is shared with the child through fork:
@@ -691,6 +699,11 @@ parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case PROC_MONITOR:
 		if (mi->mi_type == MSG_PARENT_UPSTREAM)
 			return parent_upstream(mi);
+		if (mi->mi_type == MSG_NOTIFY_EVENT) {
+			/* Passed on unread: the notifier checks it. */
+			msgchan_send(chans[PROC_NOTIFIER], m_forward(mi, 0));
+			return 0;
+		}
 		if (mi->mi_type != MSG_PARENT_KILL ||
 		    m_get_str(mi, sid, sizeof(sid)) == -1 ||
 		    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)
