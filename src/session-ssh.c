@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "portier.h"
 #include "msg.h"
@@ -349,8 +350,7 @@ d_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 	n = len < bq_room(&f->f_qu) ? len : bq_room(&f->f_qu);
 	if (n > 0) {
 		bq_push(&f->f_qu, data, n);
-		if (f->f_record_io)
-			session_record(f->f_s, 'i', data, n);
+		sshf_record_io(f, 'i', data, n);
 	}
 	if (n < len)
 		f->f_d_pending = 1;
@@ -419,6 +419,79 @@ d_env(ssh_session sess, ssh_channel c, const char *name, const char *value,
 	return SSH_ERROR;
 }
 
+/* ---- what the recording keeps of the vendor's data ------------------------------- */
+
+static void
+sshf_tally_start(struct sshf *f)
+{
+	int	 i;
+
+	f->f_exec_data = 1;
+	for (i = 0; i < 2; i++) {
+		f->f_tally[i].t_md = EVP_MD_CTX_new();
+		if (f->f_tally[i].t_md != NULL &&
+		    EVP_DigestInit_ex(f->f_tally[i].t_md, EVP_sha256(),
+		    NULL) != 1) {
+			EVP_MD_CTX_free(f->f_tally[i].t_md);
+			f->f_tally[i].t_md = NULL;
+		}
+	}
+}
+
+void
+sshf_record_io(struct sshf *f, char stream, const void *p, size_t n)
+{
+	struct sshf_tally	*t;
+	size_t			 keep = n;
+
+	if (!f->f_record_io || n == 0)
+		return;
+	if (f->f_exec_data) {
+		t = &f->f_tally[stream == 'o'];
+		keep = t->t_bytes >= SSHF_EXEC_REC ? 0 :
+		    n < SSHF_EXEC_REC - t->t_bytes ? n :
+		    SSHF_EXEC_REC - t->t_bytes;
+		if (t->t_md != NULL)
+			EVP_DigestUpdate(t->t_md, p, n);
+		t->t_bytes += n;
+	}
+	if (keep > 0)
+		session_record(f->f_s, stream, p, keep);
+}
+
+/* The end of an exec's data: how much passed, and its SHA-256. */
+static void
+sshf_tally_end(struct sshf *f)
+{
+	static const char *what[2] = { "exec input", "exec output" };
+	struct sshf_tally	*t;
+	uint8_t			 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0, j;
+	char			 hex[2 * EVP_MAX_MD_SIZE + 1], text[256];
+	int			 i;
+
+	if (!f->f_exec_data)
+		return;
+	f->f_exec_data = 0;
+	for (i = 0; i < 2; i++) {
+		t = &f->f_tally[i];
+		hex[0] = '\0';
+		if (t->t_md != NULL &&
+		    EVP_DigestFinal_ex(t->t_md, md, &mdlen) == 1)
+			for (j = 0; j < mdlen; j++)
+				snprintf(hex + 2 * j, 3, "%02x", md[j]);
+		EVP_MD_CTX_free(t->t_md);
+		t->t_md = NULL;
+		if (t->t_bytes == 0 && i == 0)
+			continue;
+		snprintf(text, sizeof(text), "%s: %llu bytes, sha256 %s%s",
+		    what[i], (unsigned long long)t->t_bytes, hex,
+		    t->t_bytes > SSHF_EXEC_REC ? " (the first 1 MiB is "
+		    "recorded)" : "");
+		session_record(f->f_s, 'm', text, strlen(text));
+	}
+}
+
 static int
 d_request(struct sshf *f, enum sshf_req req, const char *arg)
 {
@@ -429,6 +502,8 @@ d_request(struct sshf *f, enum sshf_req req, const char *arg)
 	f->f_req = req;
 	f->f_req_arg = arg != NULL ? xstrdup(arg) : NULL;
 	f->f_record_io = req != REQ_SUBSYSTEM;
+	if (req == REQ_EXEC && !f->f_pty)
+		sshf_tally_start(f);
 	f->f_begin = 1;
 	return SSH_OK;
 }
@@ -501,8 +576,7 @@ u_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 		n = 0;
 	if (n > 0) {
 		bq_push(q, data, n);
-		if (f->f_record_io)
-			session_record(f->f_s, 'o', data, n);
+		sshf_record_io(f, 'o', data, n);
 	}
 	if (n < len) {
 		if (is_stderr)
@@ -894,7 +968,7 @@ sshf_drain(struct sshf *f, ssh_channel in, struct bq *q, int is_stderr,
 		}
 		bq_push(q, buf, (size_t)n);
 		if (record)
-			session_record(f->f_s, q == &f->f_qu ? 'i' : 'o', buf,
+			sshf_record_io(f, q == &f->f_qu ? 'i' : 'o', buf,
 			    (size_t)n);
 	}
 }
@@ -1194,6 +1268,7 @@ sshf_close(struct session *s, const char *why)
 	}
 	if (f->f_tick != NULL)
 		event_del(f->f_tick);
+	sshf_tally_end(f);
 	/* The target first, then the vendor, who may read what we said. */
 	if (f->f_up != NULL) {
 		if (f->f_uch != NULL && ssh_channel_is_open(f->f_uch))

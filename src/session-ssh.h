@@ -7,6 +7,8 @@
 #ifndef PORTIER_SESSION_SSH_H
 #define PORTIER_SESSION_SSH_H
 
+#include <stdint.h>
+
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
@@ -20,6 +22,12 @@
 #define SSHF_STATS_EVERY	5	/* seconds between byte counts */
 #define SSHF_MAX_TARGETS	64
 #define SSHF_LINE_MAX		1024	/* a reason typed at a prompt */
+/*
+ * An exec without a terminal carries data (scp -O, tar, a database dump):
+ * the recording keeps the first SSHF_EXEC_REC bytes each way and, at the
+ * end, the size and SHA-256 of everything, as for a file transfer.
+ */
+#define SSHF_EXEC_REC		(1u << 20)
 
 /* Only modern algorithms: what ssh-audit passes. */
 #define SSHF_KEX	"curve25519-sha256,curve25519-sha256@libssh.org," \
@@ -124,6 +132,11 @@ struct sshf {
 	char		 f_exit_signal[32];
 	int		 f_exit_core;
 	int		 f_record_io;	/* not for sftp's binary stream */
+	int		 f_exec_data;	/* exec without a terminal: capped */
+	struct sshf_tally {
+		uint64_t	 t_bytes;
+		void		*t_md;	/* EVP_MD_CTX: SHA-256 of it all */
+	}		 f_tally[2];	/* 0: vendor to target, 1: back */
 	int64_t		 f_bytes_in, f_bytes_out;
 	time_t		 f_stats_at;	/* last told to the monitor */
 };
@@ -137,6 +150,8 @@ void	sshf_say(struct sshf *, const char *);
 void	sshf_end(struct sshf *, int status, const char *text);
 /* Ask the monitor for f_target. */
 void	sshf_authz(struct sshf *);
+/* Vendor input ('i') or target output ('o') for the recording. */
+void	sshf_record_io(struct sshf *, char stream, const void *, size_t);
 
 /* session-ssh-ask.c */
 void	sshf_menu(struct sshf *);

@@ -98,7 +98,17 @@ rm -f "$T/big.down"
 vclient scp ptjdoe -O ptjdoe@pacs-01@127.0.0.1:/tmp/pt-scp-$$.bin "$T/big.down" >"$T/scp-O.out" 2>&1 || true
 check "scp -O (the old scp protocol, an exec): 50 MB down, same SHA-256" \
     [ "$(sha256sum < "$T/big.down" 2>/dev/null)" = "$sum" ]
-rm -f /tmp/pt-up-$$.bin /tmp/pt-scp-$$.bin "$T/big.sftp" "$T/big.down"
+# An exec without a terminal carrying data: the recording keeps its first
+# MiB, and the size and SHA-256 of all of it.
+chmod 644 "$T/big.bin"
+vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 "cat $T/big.bin" > "$T/big.cat" 2>/dev/null || true
+check "a 50 MB exec output arrives whole" [ "$(sha256sum < "$T/big.cat")" = "$sum" ]
+rec=$(grep -rlsF "cat $T/big.bin" "$T/var/recordings" | head -n1)
+check "its recording holds the size and SHA-256 of the output" \
+    grep -qF "exec output: 50000000 bytes, sha256 ${sum%% *} (the first 1 MiB is recorded)" "$rec"
+check "and stays small ($(stat -c %s "$rec" 2>/dev/null) bytes)" \
+    [ "$(stat -c %s "$rec" 2>/dev/null || echo 99999999)" -lt 8000000 ]
+rm -f /tmp/pt-up-$$.bin /tmp/pt-scp-$$.bin "$T/big.sftp" "$T/big.down" "$T/big.cat"
 echo "ls /" | vclient sftp ptjdoe ptjdoe@lab-01@127.0.0.1 >"$T/sftp-no.out" 2>&1 || true
 check "sftp to a target whose policy says \"sftp no\" is refused, and says why" \
     grep -q 'SFTP.*not allowed' "$T/sftp-no.out"
