@@ -243,7 +243,13 @@ sshf_say(struct sshf *f, const char *text)
 static void
 sshf_notice(struct session *s, const char *text)
 {
-	sshf_say(&F, text);
+	struct sshf	*f = &F;
+
+	/* Before a channel opens, the disconnect message carries it. */
+	if (f->f_down != NULL &&
+	    (f->f_dch == NULL || !ssh_channel_is_open(f->f_dch)))
+		ssh_session_set_disconnect_message(f->f_down, text);
+	sshf_say(f, text);
 }
 
 /* ---- login --------------------------------------------------------------------- */
