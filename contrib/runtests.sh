@@ -29,6 +29,8 @@ clang
 libclang-rt-14-dev
 openssh-server
 oathtool
+asciinema
+openssl
 ssh-audit
 util-linux
 procps

@@ -18,7 +18,7 @@
 #define RECCHAIN_FORMAT		2	/* "portier_format" in the header */
 #define RECCHAIN_HEX_LEN	64	/* SHA-256 in lower-case hex */
 #define RECCHAIN_SIG_B64_LEN	88	/* an Ed25519 signature in base64 */
-#define RECCHAIN_FP_LEN		51	/* "SHA256:" + 43 base64 characters */
+#define RECCHAIN_FP_LEN		50	/* "SHA256:" + 43 base64 characters */
 #define RECCHAIN_LINE_MAX	512	/* a checkpoint or seal line */
 #define RECCHAIN_EVERY_SEC	5	/* a checkpoint at least this often */
 #define RECCHAIN_EVERY_BYTES	(256 * 1024)	/* ... or after this much */

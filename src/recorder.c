@@ -243,7 +243,7 @@ rec_seal(struct rsession *rs)
 		    "\"end: ", rec_now_us(rs) / 1000000,
 		    rec_now_us(rs) % 1000000);
 		rec_out(rs, head, strlen(head));
-		rec_out(rs, "session process lost\"]\n", 24);
+		rec_out(rs, "session process lost\"]\n", 23);
 	}
 	rec_checkpoint(rs, "seal");
 	if (rs->rs_failed)

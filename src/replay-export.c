@@ -229,7 +229,7 @@ static const char readme[] =
 "   \"portier-recording v2 session=%s seal seq=N bytes=B sha256=H\":\n"
 "\n"
 "	f=%s\n"
-"	seal=$(tail -n 1 \"$f\" | sed 's/^.*\"x\", \"\\(.*\\)\"]$/\\1/')\n"
+"	seal=$(tail -n 1 \"$f\" | sed 's/^\\[[0-9.]*, \"x\", \"\\(seal .*\\)\"\\]$/\\1/')\n"
 "	B=$(echo \"$seal\" | sed 's/.* bytes=\\([0-9]*\\).*/\\1/')\n"
 "	head -c \"$B\" \"$f\" | sha256sum        # prints H\n"
 "	printf 'portier-recording v2 session=%%s %%s' %s \"${seal%% sig=*}\" > seal.txt\n"

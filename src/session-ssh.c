@@ -395,6 +395,10 @@ sshf_message(ssh_session sess, ssh_message m, void *arg)
 
 	switch (ssh_message_type(m)) {
 	case SSH_REQUEST_AUTH:
+		/* A session being closed (no recording) never logs in: the
+		 * request waits, unanswered, for the disconnect message. */
+		if (f->f_s->s_closing)
+			return 0;
 		if (f->f_authed) {
 			ssh_message_reply_default(m);
 			return 0;
