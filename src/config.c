@@ -250,19 +250,19 @@ config_check_hostkey(const char *path, const char *file, int line)
 /* A missing vault or recording key is fine: the parent creates it on
  * first start. */
 static int
-config_check_vault_key(const char *path)
+config_check_vault_key(const char *path, const char *what)
 {
 	struct stat	 st;
 
 	if (stat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_warnx("key \"%s\": %s", path, strerror(errno));
+		log_warnx("%s \"%s\": %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("key \"%s\" is %s by others; fix with: "
-		    "chmod 600 %s", path,
+		log_warnx("%s \"%s\" is %s by others; fix with: "
+		    "chmod 600 %s", what, path,
 		    st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable",
 		    path);
 		return -1;
@@ -286,8 +286,9 @@ config_check(struct pt_config *cf)
 		if (config_check_hostkey(cf->cf_hostkeys[i],
 		    cf->cf_hostkey_file[i], cf->cf_hostkey_line[i]) == -1)
 			rv = -1;
-	if (config_check_vault_key(cf->cf_vault_key) == -1 ||
-	    config_check_vault_key(cf->cf_recording_key) == -1)
+	if (config_check_vault_key(cf->cf_vault_key, "vault key") == -1 ||
+	    config_check_vault_key(cf->cf_recording_key,
+	    "recording key") == -1)
 		rv = -1;
 
 	TAILQ_FOREACH(ls, &cf->cf_listens, ls_entry)
