@@ -6,7 +6,9 @@
  * holds: all of it (exit 0), everything up to the last checkpoint of a
  * recording cut before its seal (exit 2), or where it was altered
  * (exit 3).  Given a bundle made by "export", it first checks the
- * bundle's manifest, then the recording inside it.
+ * bundle's manifest, then the recording inside it.  With --store, the
+ * file is also compared with the audit trail's recording.sealed row,
+ * which catches a recording cut at a checkpoint or replaced whole.
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
 #include "portier.h"
 #include "replay.h"
@@ -34,12 +37,14 @@ replay_sha256_hex(const uint8_t *p, size_t len, char hex[65])
 
 static int
 replay_verify_report(const char *name, const uint8_t *buf, size_t len,
-    EVP_PKEY *pub)
+    EVP_PKEY *pub, char *sid, size_t sidlen)
 {
 	struct recverify	 rv;
 	char			 hex[65];
 
 	recchain_verify(buf, len, pub, &rv);
+	if (sid != NULL)
+		strlcpy(sid, rv.rv_sid, sidlen);
 	switch (rv.rv_status) {
 	case RECV_SEALED:
 		replay_sha256_hex(buf, len, hex);
@@ -49,6 +54,14 @@ replay_verify_report(const char *name, const uint8_t *buf, size_t len,
 		    rv.rv_checkpoints, rv.rv_fp, rv.rv_sid, hex);
 		return REPLAY_OK;
 	case RECV_UNSEALED:
+		if (rv.rv_checkpoints == 0) {
+			printf("%s: not sealed, and no checkpoint: nothing in "
+			    "its %" PRIu64 " bytes is covered by a signature.  "
+			    "The recording was cut before its end (a crash, or "
+			    "by hand: compare with the audit trail)\n", name,
+			    rv.rv_size);
+			return REPLAY_UNSEALED;
+		}
 		printf("%s: not sealed: verified up to checkpoint %" PRIu64
 		    " (byte %" PRIu64 " of %" PRIu64 "), signed by key %s; the "
 		    "last %" PRIu64 " bytes are not covered by a signature.  "
@@ -171,8 +184,66 @@ replay_verify_bundle(const char *name, const uint8_t *buf, size_t len,
 		printf("%s: using the bundle's own key %s: check it is your "
 		    "bastion's (portier-replay verify --key)\n", name, fp1);
 	rc = replay_verify_report(cast->t_name, cast->t_data, cast->t_len,
-	    pub);
+	    pub, NULL, 0);
 	EVP_PKEY_free(pub);
+	return rc;
+}
+
+/*
+ * The audit trail's word on the file: its length and SHA-256 when it was
+ * sealed.  Returns the exit code, RC or worse.
+ */
+static int
+replay_verify_store(const char *name, const char *db, const char *sid,
+    const uint8_t *buf, size_t len, int rc)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st = NULL;
+	const char	*reason;
+	char		 hex[65], want[65], bytes[32];
+	long long	 id;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, "SELECT id, reason FROM audit WHERE session "
+	    "= ?1 AND event = 'recording.sealed' ORDER BY id DESC LIMIT 1", -1,
+	    &st, NULL) != SQLITE_OK) {
+		replay_warnx("%s: %s", db, sqlite3_errmsg(h));
+		sqlite3_finalize(st);
+		sqlite3_close(h);
+		return REPLAY_ERROR;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		printf("%s: audit trail: no recording.sealed row for session "
+		    "%s%s\n", name, sid, rc == REPLAY_OK ? "" : " (the recorder "
+		    "never finished it)");
+		goto done;
+	}
+	id = sqlite3_column_int64(st, 0);
+	reason = (const char *)sqlite3_column_text(st, 1);
+	if (reason == NULL ||
+	    recchain_word(reason, "bytes", bytes, sizeof(bytes)) == -1 ||
+	    recchain_word(reason, "sha256", want, sizeof(want)) == -1) {
+		printf("%s: FAILED: audit row %lld is not a recording seal\n",
+		    name, id);
+		rc = REPLAY_BAD;
+		goto done;
+	}
+	replay_sha256_hex(buf, len, hex);
+	if (strtoull(bytes, NULL, 10) != len || strcmp(hex, want) != 0) {
+		printf("%s: FAILED: audit row %lld says the sealed file had %s "
+		    "bytes, sha256 %s; this one has %zu bytes, sha256 %s: it was "
+		    "%s\n", name, id, bytes, want, len, hex,
+		    strtoull(bytes, NULL, 10) > len ? "cut" : "altered or "
+		    "replaced");
+		rc = REPLAY_BAD;
+	} else
+		printf("%s: audit trail: matches recording.sealed, audit row "
+		    "%lld\n", name, id);
+ done:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
 	return rc;
 }
 
@@ -181,19 +252,24 @@ replay_verify(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
+		{ "store", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*keypath = NULL;
+	const char	*keypath = NULL, *store = NULL;
+	char		 sid[32] = "";
 	char		 err[512];
 	EVP_PKEY	*pub = NULL;
 	uint8_t		*buf;
 	size_t		 len;
 	int		 ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "k:s:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			keypath = optarg;
+			break;
+		case 's':
+			store = optarg;
 			break;
 		default:
 			return REPLAY_ERROR;
@@ -201,7 +277,7 @@ replay_verify(int argc, char *argv[])
 	}
 	if (optind != argc - 1) {
 		replay_warnx("usage: portier-replay verify FILE|BUNDLE.tar "
-		    "[--key PUB]");
+		    "[--key PUB] [--store DB]");
 		return REPLAY_ERROR;
 	}
 	if (replay_load(argv[optind], &buf, &len) == -1)
@@ -218,8 +294,13 @@ replay_verify(int argc, char *argv[])
 	}
 	if (replay_is_tar(buf, len))
 		rc = replay_verify_bundle(argv[optind], buf, len, pub);
-	else
-		rc = replay_verify_report(argv[optind], buf, len, pub);
+	else {
+		rc = replay_verify_report(argv[optind], buf, len, pub, sid,
+		    sizeof(sid));
+		if (store != NULL && sid[0] != '\0')
+			rc = replay_verify_store(argv[optind], store, sid, buf,
+			    len, rc);
+	}
 	EVP_PKEY_free(pub);
 	free(buf);
 	return rc;

@@ -98,8 +98,15 @@ check "a truncated file is caught (rc $rc = 3)" \
     sh -c "[ $rc = 3 ] && echo \"\$1\" | grep -q 'truncated'" _ "$out"
 head -n -1 "$A" > "$T/noseal.cast"
 out=$("$REPLAY" verify "$T/noseal.cast" --key "$PUB") && rc=0 || rc=$?
-check "a file cut before its seal verifies up to its last checkpoint (rc $rc = 2)" \
-    sh -c "[ $rc = 2 ] && echo \"\$1\" | grep -q 'not sealed: verified up to checkpoint'" _ "$out"
+check "a file cut before its seal says so (rc $rc = 2)" \
+    sh -c "[ $rc = 2 ] && echo \"\$1\" | grep -q 'not sealed'" _ "$out"
+out=$("$REPLAY" verify "$A" --key "$PUB" --store "$T/var/portier.db") && rc=0 || rc=$?
+check "verify --store: the file matches the audit trail's seal (rc $rc)" \
+    sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'audit trail: matches recording.sealed'" _ "$out"
+out=$("$REPLAY" verify "$T/noseal.cast" --key "$PUB" --store "$T/var/portier.db") && rc=0 || rc=$?
+echo "$out"
+check "verify --store: a file cut to look like a crash is caught by the audit trail (rc $rc = 3)" \
+    sh -c "[ $rc = 3 ] && echo \"\$1\" | grep -q 'FAILED: audit row [0-9]* says the sealed file had .*: it was cut'" _ "$out"
 openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout > "$T/other.pub"
 out=$("$REPLAY" verify "$A" --key "$T/other.pub") && rc=0 || rc=$?
 check "another key does not verify it (rc $rc = 3)" [ "$rc" = 3 ]
