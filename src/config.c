@@ -34,6 +34,8 @@ config_new(void)
 	cf->cf_vault_key = xstrdup(PT_DEF_VAULT_KEY);
 	cf->cf_control = xstrdup(PT_DEF_CONTROL);
 	cf->cf_recordings = xstrdup(PT_DEF_RECORDINGS);
+	cf->cf_recording_key = xstrdup(PT_DEF_RECORDING_KEY);
+	cf->cf_recording_min_free_pct = PT_DEF_RECORDING_MIN_FREE_PCT;
 	cf->cf_pam_service = xstrdup(PT_DEF_PAM_SERVICE);
 	cf->cf_timezone = xstrdup(PT_DEF_TIMEZONE);
 	cf->cf_facility = LOG_DAEMON;
@@ -127,6 +129,7 @@ config_free(struct pt_config *cf)
 	free(cf->cf_vault_key);
 	free(cf->cf_control);
 	free(cf->cf_recordings);
+	free(cf->cf_recording_key);
 	free(cf->cf_pam_service);
 	free(cf->cf_timezone);
 	free(cf->cf_webhook);
@@ -248,21 +251,22 @@ config_check_hostkey(const char *path, const char *file, int line)
 	return 0;
 }
 
-/* A missing vault key is fine: the parent creates it on first start. */
+/* A missing vault or recording key is fine: the parent creates it on
+ * first start. */
 static int
-config_check_vault_key(const char *path)
+config_check_vault_key(const char *path, const char *what)
 {
 	struct stat	 st;
 
 	if (stat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_warnx("vault key \"%s\": %s", path, strerror(errno));
+		log_warnx("%s \"%s\": %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("vault key \"%s\" is %s by others; fix with: "
-		    "chmod 600 %s", path,
+		log_warnx("%s \"%s\" is %s by others; fix with: "
+		    "chmod 600 %s", what, path,
 		    st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable",
 		    path);
 		return -1;
@@ -286,7 +290,9 @@ config_check(struct pt_config *cf)
 		if (config_check_hostkey(cf->cf_hostkeys[i],
 		    cf->cf_hostkey_file[i], cf->cf_hostkey_line[i]) == -1)
 			rv = -1;
-	if (config_check_vault_key(cf->cf_vault_key) == -1)
+	if (config_check_vault_key(cf->cf_vault_key, "vault key") == -1 ||
+	    config_check_vault_key(cf->cf_recording_key,
+	    "recording key") == -1)
 		rv = -1;
 
 	TAILQ_FOREACH(ls, &cf->cf_listens, ls_entry)

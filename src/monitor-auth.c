@@ -490,6 +490,7 @@ monauth_allow(struct msession *ms, struct mon_access *ma)
 	ms->ms_asked[0] = '\0';
 	ms->ms_state = MS_AUTHZ;
 	mon_window_set(ms, ma->ma_end);
+	mon_rec_target(ms);
 
 	/* The parent opens the connection: sessions cannot connect(). */
 	m = m_create(MSG_PARENT_UPSTREAM, 0, -1);

@@ -218,6 +218,25 @@ mon_window_set(struct msession *ms, time_t end)
 	evtimer_add(ms->ms_end_ev, &tv);
 }
 
+/*
+ * A target was authorised: the parent files the recording under it and
+ * the recorder writes who the vendor is, from here, not from the session.
+ */
+void
+mon_rec_target(struct msession *ms)
+{
+	struct pt_vendor	*vd;
+	struct msg		*m;
+
+	vd = config_vendor_of_user(conf, ms->ms_user);
+	m = m_create(MSG_PARENT_REC_TARGET, 0, -1);
+	m_add_str(m, ms->ms_sid);
+	m_add_str(m, ms->ms_target);
+	m_add_str(m, ms->ms_user);
+	m_add_str(m, vd != NULL ? vd->vd_name : "");
+	msgchan_send(parent_chan, m);
+}
+
 static int
 mon_session_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
@@ -321,6 +340,30 @@ mon_session_end(struct msg_in *mi)
 	return 0;
 }
 
+/* A recording was sealed, or failed: its length and hash, audited, make
+ * a deleted or truncated file evident. */
+static int
+mon_rec_sealed(struct msg_in *mi)
+{
+	char		 sid[PT_SID_LEN + 1], path[256], target[PT_NAME_MAX];
+	char		 text[256], reason[1024];
+	uint32_t	 ok;
+	int64_t		 bytes;
+
+	if (m_get_str(mi, sid, sizeof(sid)) == -1 ||
+	    m_get_str(mi, path, sizeof(path)) == -1 ||
+	    m_get_str(mi, target, sizeof(target)) == -1 ||
+	    m_get_u32(mi, &ok) == -1 || m_get_i64(mi, &bytes) == -1 ||
+	    m_get_str(mi, text, sizeof(text)) == -1 || m_end(mi) == -1)
+		return -1;
+	snprintf(reason, sizeof(reason), "file=%s/%s bytes=%lld %s%s",
+	    conf->cf_recordings, path, (long long)bytes,
+	    ok ? "sha256=" : "error=", text);
+	mon_audit(NULL, ok ? "recording.sealed" : "recording.failed",
+	    target[0] != '\0' ? target : NULL, NULL, sid, reason);
+	return 0;
+}
+
 static int
 mon_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
@@ -338,6 +381,8 @@ mon_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 			log_warnx("reload refused, the policies in force stay: "
 			    "%s", why);
 		return 0;
+	case MSG_REC_SEALED:
+		return mon_rec_sealed(mi);
 	default:
 		return -1;
 	}

@@ -103,6 +103,9 @@ static const char *msg_names[MSG_MAX] = {
 	[MSG_CTL_END] = "CTL_END",
 	[MSG_CTL_ERROR] = "CTL_ERROR",
 	[MSG_NOTIFY_EVENT] = "NOTIFY_EVENT",
+	[MSG_PARENT_REC_TARGET] = "PARENT_REC_TARGET",
+	[MSG_REC_TARGET] = "REC_TARGET",
+	[MSG_REC_SEALED] = "REC_SEALED",
 };
 
 const char *

@@ -71,7 +71,7 @@ enum msg_type {
 	MSG_REC_FAIL,		/* recorder -> session: reason; fail closed */
 	/* recorder <-> parent */
 	MSG_REC_FILE_REQ,	/* sid, relative path */
-	MSG_REC_FILE,		/* sid, errno + fd */
+	MSG_REC_FILE,		/* sid, errno, relative path + fd */
 	/* portierctl <-> control <-> parent, monitor */
 	MSG_CTL_STATUS,		/* request */
 	MSG_CTL_STATUS_INFO,	/* version, started, store, sessions */
@@ -109,6 +109,11 @@ enum msg_type {
 	/* monitor -> parent -> notifier */
 	MSG_NOTIFY_EVENT,	/* event, time, request, grant, user, vendor,
 				   target, actor, text, starts, ends, emergency */
+	/* recordings: who and where, and their seal for the audit trail */
+	MSG_PARENT_REC_TARGET,	/* monitor -> parent: sid, target, user, vendor */
+	MSG_REC_TARGET,		/* parent -> recorder: the same + new path */
+	MSG_REC_SEALED,		/* recorder -> parent -> monitor: sid, path,
+				   target, ok, bytes, sha256 or why */
 	MSG_MAX
 };
 

@@ -108,6 +108,8 @@ enum {
 	OPT_WEBHOOK_CA	= 0x2000,
 	OPT_WEBHOOK_TO	= 0x4000,
 	OPT_WEBHOOK_RT	= 0x8000,
+	OPT_RECKEY	= 0x10000,
+	OPT_MINFREE	= 0x20000,
 };
 
 static int	 yylex(void);
@@ -127,6 +129,7 @@ static void	 hostkey_add(const char *);
 static void	 unsupported_yes(const char *);
 static void	 listen_add(const char *, int, int);
 static int	 duration_parse(const char *);
+static void	 min_free_set(const char *);
 static int	 duration_check(int64_t);
 static int	 proto_parse(const char *);
 static int	 yesno_parse(const char *, const char *);
@@ -150,7 +153,8 @@ static void	 webhook_ca(const char *);
 
 %token	ACCESS ACCOUNT ADDRESS ADMIN AGENT APPROVAL CHROOT CONTROL EMERGENCY
 %token	EVERY FACILITY FORWARDING GROUP HOST INCLUDE KEY LISTEN LOCKOUT LOG
-%token	MAX ON PAM PORT PROTOCOL RECORDINGS SERVICE SESSIONS SFTP SOCKET
+%token	MAX MINFREE ON PAM PORT PROTOCOL RECORDING RECORDINGS SERVICE SESSIONS
+%token	SFTP SOCKET
 %token	SOURCE STORE TARGET TIMEZONE USER VAULT VENDOR WINDOW X11
 %token	CA RETRY TIMEOUT WEBHOOK
 %token	<string>	STRING
@@ -203,6 +207,17 @@ main		: LOG FACILITY STRING		{ set_facility($3); }
 		| RECORDINGS STRING		{
 			set_path(&conf->cf_recordings, $2, OPT_RECORDINGS,
 			    "recordings");
+		}
+		| RECORDING KEY STRING		{
+			set_path(&conf->cf_recording_key, $3, OPT_RECKEY,
+			    "recording key");
+		}
+		| RECORDING MINFREE STRING	{ min_free_set($3); }
+		| RECORDING MINFREE NUMBER	{
+			char	 n[32];
+
+			snprintf(n, sizeof(n), "%lld", (long long)$3);
+			min_free_set(n);
 		}
 		| HOST KEY STRING		{ hostkey_add($3); }
 		| PAM SERVICE STRING		{
@@ -521,10 +536,12 @@ static const struct keyword keywords[] = {
 	{ "lockout",		LOCKOUT,	W_TOP },
 	{ "log",		LOG,		W_TOP },
 	{ "max",		MAX,		NULL },
+	{ "min-free",		MINFREE,	NULL },
 	{ "on",			ON,		NULL },
 	{ "pam",		PAM,		W_TOP },
 	{ "port",		PORT,		NULL },
 	{ "protocol",		PROTOCOL,	W_TARGET },
+	{ "recording",		RECORDING,	W_TOP },
 	{ "recordings",		RECORDINGS,	W_TOP },
 	{ "retry",		RETRY,		NULL },
 	{ "service",		SERVICE,	NULL },
@@ -1333,6 +1350,50 @@ duration_check(int64_t secs)
 		return -1;
 	}
 	return secs;
+}
+
+/*
+ * "recording min-free": below this much free space on the recordings'
+ * file system the daemon raises an alert.  "10%", "512M", "2G", "0".
+ */
+static void
+min_free_set(const char *s)
+{
+	char		*end;
+	long long	 n;
+	int64_t		 unit = 1;
+
+	if (!once(OPT_MINFREE, "recording min-free"))
+		return;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || n < 0)
+		goto bad;
+	if (strcmp(end, "%") == 0) {
+		if (n > 99)
+			goto bad;
+		conf->cf_recording_min_free_pct = (int)n;
+		conf->cf_recording_min_free = 0;
+		return;
+	}
+	if (strcmp(end, "K") == 0)
+		unit = 1024;
+	else if (strcmp(end, "M") == 0)
+		unit = 1024 * 1024;
+	else if (strcmp(end, "G") == 0)
+		unit = 1024 * 1024 * 1024;
+	else if (strcmp(end, "T") == 0)
+		unit = (int64_t)1024 * 1024 * 1024 * 1024;
+	else if (*end != '\0')
+		goto bad;
+	if (n > INT64_MAX / unit)
+		goto bad;
+	conf->cf_recording_min_free = n * unit;
+	conf->cf_recording_min_free_pct = 0;
+	return;
+ bad:
+	conf_error("recording min-free \"%s\": use a size (512M, 2G) or a "
+	    "percentage (10%%)", s);
 }
 
 /* "90", "90s", "5m", "4h", "1d", "1h30m": seconds, or -1. */

@@ -33,6 +33,8 @@
 #define PT_DEF_VAULT_KEY	"/etc/portier/vault.key"
 #define PT_DEF_CONTROL		"/run/portier/control.sock"
 #define PT_DEF_RECORDINGS	"/var/lib/portier/recordings"
+#define PT_DEF_RECORDING_KEY	"/etc/portier/recording.key"
+#define PT_DEF_RECORDING_MIN_FREE_PCT	5	/* alert below 5% free */
 #define PT_DEF_PAM_SERVICE	"portier"
 #define PT_DEF_TIMEZONE		"Europe/Paris"
 #define PT_DEF_LOCKOUT		(5 * 60)	/* seconds */
@@ -134,6 +136,9 @@ struct pt_config {
 	char			*cf_vault_key;
 	char			*cf_control;
 	char			*cf_recordings;
+	char			*cf_recording_key;	/* signs recordings */
+	int64_t			 cf_recording_min_free;	/* bytes, or 0 */
+	int			 cf_recording_min_free_pct;	/* or percent */
 	char			*cf_pam_service;
 	char			*cf_timezone;
 	char			*cf_hostkeys[PT_MAX_HOSTKEYS];
@@ -304,6 +309,16 @@ struct pt_runtime {
 };
 extern struct pt_runtime pt_rt;
 
+/* ---- parent-rec.c: recording files, opened and moved by the parent ------- */
+
+struct event_base;
+struct msgchan;
+struct msg_in;
+void	parent_rec_init(struct pt_config *, struct event_base *);
+int	parent_rec_file(struct msgchan *recorder, struct msg_in *);
+int	parent_rec_target(struct msgchan *recorder, struct msg_in *);
+int	parent_rec_sealed(struct msgchan *monitor, struct msg_in *);
+
 /* ---- monitor-pam.c: one PAM conversation per helper process ------------- */
 
 struct event_base;
@@ -450,6 +465,8 @@ void	mon_cut(struct msession *, const char *text);
 /* Walk the live sessions. */
 struct msession *mon_session_first(void);
 struct msession *mon_session_next(struct msession *);
+/* A target was allowed: the recording is filed under it. */
+void	mon_rec_target(struct msession *);
 /* The window of a session on its target moved (or is set). */
 void	mon_window_set(struct msession *, time_t end);
 /* The host key last seen on a target without a pin. */

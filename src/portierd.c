@@ -37,6 +37,7 @@
 #include "portier.h"
 #include "msg.h"
 #include "store.h"
+#include "recchain.h"
 
 struct psession {
 	TAILQ_ENTRY(psession)	 ps_entry;
@@ -148,6 +149,15 @@ parent_prepare(void)
 		    sizeof(err)) == -1)
 			fatalx("vault key: %s", err);
 		log_info("created vault key %s", conf->cf_vault_key);
+	}
+	if (access(conf->cf_recording_key, F_OK) == -1) {
+		parent_dirname(conf->cf_recording_key, dir, sizeof(dir));
+		parent_mkdir(dir, 0755);
+		if (recchain_key_create(conf->cf_recording_key, err,
+		    sizeof(err)) == -1)
+			fatalx("recording key: %s", err);
+		log_info("created recording key %s (public key next to it)",
+		    conf->cf_recording_key);
 	}
 }
 
@@ -604,44 +614,6 @@ parent_upstream(struct msg_in *mi)
 /* ---- messages from the core processes ----------------------------------- */
 
 static int
-parent_rec_file(struct msgchan *mc, struct msg_in *mi)
-{
-	char		 sid[PT_SID_LEN + 1], rel[256], path[PATH_MAX], *p;
-	struct msg	*m;
-	int		 fd = -1, err = 0;
-
-	if (m_get_str(mi, sid, sizeof(sid)) == -1 ||
-	    m_get_str(mi, rel, sizeof(rel)) == -1 || m_end(mi) == -1)
-		return -1;
-	/* The recorder names the file; it may not leave the directory. */
-	if (rel[0] == '/' || strstr(rel, "..") != NULL ||
-	    strspn(rel, "abcdefghijklmnopqrstuvwxyz0123456789-_./") !=
-	    strlen(rel))
-		return -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s",
-	    conf->cf_recordings, rel) >= sizeof(path))
-		err = ENAMETOOLONG;
-	else {
-		if ((p = strrchr(path, '/')) != NULL) {
-			*p = '\0';
-			parent_mkdir(path, 0700);
-			*p = '/';
-		}
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-		    O_CLOEXEC | O_NOFOLLOW, 0640);
-		if (fd == -1) {
-			err = errno;
-			log_warn("recording %s", path);
-		}
-	}
-	m = m_create(MSG_REC_FILE, 0, fd);
-	m_add_str(m, sid);
-	m_add_u32(m, (uint32_t)err);
-	msgchan_send(mc, m);
-	return 0;
-}
-
-static int
 parent_status(struct msgchan *mc, struct msg_in *mi)
 {
 	struct msg	*m;
@@ -704,6 +676,8 @@ parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 			msgchan_send(chans[PROC_NOTIFIER], m_forward(mi, 0));
 			return 0;
 		}
+		if (mi->mi_type == MSG_PARENT_REC_TARGET)
+			return parent_rec_target(chans[PROC_RECORDER], mi);
 		if (mi->mi_type != MSG_PARENT_KILL ||
 		    m_get_str(mi, sid, sizeof(sid)) == -1 ||
 		    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)
@@ -715,6 +689,8 @@ parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 		}
 		return 0;
 	case PROC_RECORDER:
+		if (mi->mi_type == MSG_REC_SEALED)
+			return parent_rec_sealed(chans[PROC_MONITOR], mi);
 		if (mi->mi_type != MSG_REC_FILE_REQ)
 			return -1;
 		return parent_rec_file(mc, mi);
@@ -912,6 +888,7 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	parent_spawn_core();
+	parent_rec_init(conf, base);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		ev = evsignal_new(base, sigs[i], parent_signal, NULL);
 		if (ev == NULL || event_add(ev, NULL) == -1)

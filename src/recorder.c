@@ -9,12 +9,18 @@
  * stop: no access goes unrecorded.
  *
  * The file is asciicast v2: a JSON header line, then one JSON array per
- * event: [seconds, "o"|"i"|"m", "data"].  recordings/FORMAT.md documents
- * it.
+ * event: [seconds, "o"|"i"|"r"|"m", "data"].  Lines of the recorder's
+ * own ("x") make it evidence: every few seconds a checkpoint signs the
+ * SHA-256 of every byte written so far, and fdatasync()s it; at the end
+ * a seal does the same, and the parent hands the final length and hash
+ * to the monitor for the audit trail (recchain.c, recordings/FORMAT.md).
+ * The signing key is the one secret this process holds: it reads it
+ * before it drops privileges.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +29,11 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "portier.h"
 #include "msg.h"
+#include "recchain.h"
 
 #define REC_PENDING_MAX	(4 * 1024 * 1024)	/* before the file opens */
 
@@ -35,18 +43,32 @@ struct rsession {
 	struct msgchan		*rs_chan;
 	int			 rs_fd;		/* -1 until the parent sends it */
 	int			 rs_opened;	/* REC_OPEN seen */
+	int			 rs_closed;	/* REC_CLOSE seen */
 	int			 rs_failed;
+	char			 rs_path[256];	/* relative to the directory */
+	char			 rs_target[PT_NAME_MAX];
 	char			*rs_out;	/* events not yet written */
 	size_t			 rs_outlen;
 	size_t			 rs_outcap;
+	EVP_MD_CTX		*rs_md;		/* SHA-256 of what was written */
+	uint64_t		 rs_bytes;	/* written */
+	uint64_t		 rs_ck_end;	/* file length after the last
+						   checkpoint line */
+	uint64_t		 rs_seq;	/* checkpoints written */
+	struct timespec		 rs_t0;
+	int64_t			 rs_last_us;	/* of the last event */
+	struct event		*rs_tick;
 };
 TAILQ_HEAD(rsessions, rsession);
 
 static struct event_base *base;
 static struct msgchan	*parent_chan;
 static struct rsessions	 rsessions = TAILQ_HEAD_INITIALIZER(rsessions);
+static EVP_PKEY		*rec_key;	/* the signing key */
+static char		 rec_fp[RECCHAIN_FP_LEN + 1];
 
 static void	rec_flush(struct rsession *);
+static void	rec_checkpoint(struct rsession *, const char *);
 
 static struct rsession *
 rec_find(const char *sid)
@@ -59,18 +81,17 @@ rec_find(const char *sid)
 	return NULL;
 }
 
-static void
-rec_free(struct rsession *rs)
+/* The time of a line the recorder writes itself: never before the last. */
+static int64_t
+rec_now_us(struct rsession *rs)
 {
-	TAILQ_REMOVE(&rsessions, rs, rs_entry);
-	rec_flush(rs);
-	if (rs->rs_fd != -1) {
-		fdatasync(rs->rs_fd);
-		close(rs->rs_fd);
-	}
-	msgchan_free(rs->rs_chan);
-	free(rs->rs_out);
-	free(rs);
+	struct timespec	 now;
+	int64_t		 us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - rs->rs_t0.tv_sec) * 1000000 +
+	    (now.tv_nsec - rs->rs_t0.tv_nsec) / 1000;
+	return us > rs->rs_last_us ? us : rs->rs_last_us;
 }
 
 static void
@@ -82,9 +103,20 @@ rec_fail(struct rsession *rs, const char *why)
 		return;
 	rs->rs_failed = 1;
 	log_warnx("session %s: recording failed: %s", rs->rs_sid, why);
-	m = m_create(MSG_REC_FAIL, 0, -1);
+	if (!rs->rs_chan->mc_dead) {
+		m = m_create(MSG_REC_FAIL, 0, -1);
+		m_add_str(m, why);
+		msgchan_send(rs->rs_chan, m);
+	}
+	/* The audit trail learns it through the parent. */
+	m = m_create(MSG_REC_SEALED, 0, -1);
+	m_add_str(m, rs->rs_sid);
+	m_add_str(m, rs->rs_path);
+	m_add_str(m, rs->rs_target);
+	m_add_u32(m, 0);
+	m_add_i64(m, (int64_t)rs->rs_bytes);
 	m_add_str(m, why);
-	msgchan_send(rs->rs_chan, m);
+	msgchan_send(parent_chan, m);
 }
 
 /* Room for N more bytes in the output buffer. */
@@ -110,11 +142,12 @@ rec_out(struct rsession *rs, const char *buf, size_t len)
 
 /*
  * Write what the buffer holds, in one write(2) per message from the
- * session; any error fails the recording.  Before the file is open the
- * buffer holds the events, up to a bound.
+ * session, so that the file only ever ends on a whole line; any error
+ * fails the recording.  Every byte written goes into the running hash.
+ * Before the file is open the buffer holds the events, up to a bound.
  */
 static void
-rec_flush(struct rsession *rs)
+rec_write(struct rsession *rs)
 {
 	const char	*p = rs->rs_out;
 	size_t		 len = rs->rs_outlen;
@@ -134,72 +167,132 @@ rec_flush(struct rsession *rs)
 			rec_fail(rs, strerror(errno));
 			return;
 		}
+		EVP_DigestUpdate(rs->rs_md, p, (size_t)n);
+		rs->rs_bytes += (uint64_t)n;
 		p += n;
 		len -= (size_t)n;
 	}
 	rs->rs_outlen = 0;
 }
 
+static void
+rec_flush(struct rsession *rs)
+{
+	rec_write(rs);
+	if (!rs->rs_failed && rs->rs_fd != -1 &&
+	    rs->rs_bytes - rs->rs_ck_end >= RECCHAIN_EVERY_BYTES)
+		rec_checkpoint(rs, "checkpoint");
+}
+
 /*
- * The body of a JSON string for DATA: the escapes JSON needs, \u00XX for
- * other control bytes and for bytes that are not valid UTF-8, so the
- * file stays valid JSON (and asciicast) whatever the session printed.
+ * A checkpoint (or the seal): the signed hash of the file so far, then
+ * the data to disk, so a crash loses at most one interval.
  */
+static void
+rec_checkpoint(struct rsession *rs, const char *kind)
+{
+	char		 line[RECCHAIN_LINE_MAX];
+	uint8_t		 md[32];
+	EVP_MD_CTX	*c;
+	int		 n, seal = strcmp(kind, "seal") == 0;
+
+	rec_write(rs);
+	if (rs->rs_failed || rs->rs_fd == -1)
+		return;
+	if ((c = EVP_MD_CTX_new()) == NULL ||
+	    EVP_MD_CTX_copy_ex(c, rs->rs_md) != 1 ||
+	    EVP_DigestFinal_ex(c, md, NULL) != 1 ||
+	    (n = recchain_line(line, sizeof(line), rec_key, rs->rs_sid,
+	    rec_now_us(rs), kind, rs->rs_seq + 1, rs->rs_bytes, md)) == -1) {
+		EVP_MD_CTX_free(c);
+		rec_fail(rs, "cannot sign a checkpoint");
+		return;
+	}
+	EVP_MD_CTX_free(c);
+	rs->rs_seq++;
+	rec_out(rs, line, (size_t)n);
+	rec_write(rs);
+	if (rs->rs_failed)
+		return;
+	rs->rs_ck_end = rs->rs_bytes;
+	if ((seal ? fsync(rs->rs_fd) : fdatasync(rs->rs_fd)) == -1)
+		rec_fail(rs, strerror(errno));
+}
+
+static void
+rec_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct rsession	*rs = arg;
+
+	if (rs->rs_fd != -1 && !rs->rs_failed && rs->rs_outlen == 0 &&
+	    rs->rs_bytes > rs->rs_ck_end)
+		rec_checkpoint(rs, "checkpoint");
+}
+
+/* Seal the file and tell the audit trail its final length and hash. */
+static void
+rec_seal(struct rsession *rs)
+{
+	uint8_t		 md[32];
+	char		 hex[RECCHAIN_HEX_LEN + 1], head[64];
+	struct msg	*m;
+	int		 i;
+
+	if (!rs->rs_closed && rs->rs_opened) {
+		snprintf(head, sizeof(head), "[%" PRId64 ".%06" PRId64 ", \"m\", "
+		    "\"end: ", rec_now_us(rs) / 1000000,
+		    rec_now_us(rs) % 1000000);
+		rec_out(rs, head, strlen(head));
+		rec_out(rs, "session process lost\"]\n", 23);
+	}
+	rec_checkpoint(rs, "seal");
+	if (rs->rs_failed)
+		return;
+	if (EVP_DigestFinal_ex(rs->rs_md, md, NULL) != 1) {
+		rec_fail(rs, "SHA-256 failed");
+		return;
+	}
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	m = m_create(MSG_REC_SEALED, 0, -1);
+	m_add_str(m, rs->rs_sid);
+	m_add_str(m, rs->rs_path);
+	m_add_str(m, rs->rs_target);
+	m_add_u32(m, 1);
+	m_add_i64(m, (int64_t)rs->rs_bytes);
+	m_add_str(m, hex);
+	msgchan_send(parent_chan, m);
+}
+
+static void
+rec_free(struct rsession *rs)
+{
+	TAILQ_REMOVE(&rsessions, rs, rs_entry);
+	if (rs->rs_fd != -1) {
+		rec_seal(rs);
+		close(rs->rs_fd);
+	}
+	if (rs->rs_tick != NULL)
+		event_free(rs->rs_tick);
+	EVP_MD_CTX_free(rs->rs_md);
+	msgchan_free(rs->rs_chan);
+	free(rs->rs_out);
+	free(rs);
+}
+
 static void
 rec_json(struct rsession *rs, const uint8_t *p, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	char		*o, *start;
-	size_t		 i, k, need;
-	uint8_t		 c;
-
 	if (rs->rs_failed)
 		return;
-	start = o = rec_room(rs, len * 6);
-	for (i = 0; i < len; i++) {
-		c = p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			continue;
-		}
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-			continue;
-		}
-		if (c == '\n' || c == '\r') {
-			*o++ = '\\';
-			*o++ = c == '\n' ? 'n' : 'r';
-			continue;
-		}
-		if (c >= 0x80) {
-			need = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 &&
-			    c < 0xf0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : 0;
-			for (k = 1; k <= need; k++)
-				if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-					break;
-			if (need > 0 && k > need) {
-				memcpy(o, p + i, need + 1);
-				o += need + 1;
-				i += need;
-				continue;
-			}
-		}
-		*o++ = '\\';
-		*o++ = 'u';
-		*o++ = '0';
-		*o++ = '0';
-		*o++ = hex[c >> 4];
-		*o++ = hex[c & 0xf];
-	}
-	rs->rs_outlen += (size_t)(o - start);
+	rs->rs_outlen += recchain_json_escape(rec_room(rs, len * 6), p, len);
 }
 
 static int
 rec_open(struct rsession *rs, struct msg_in *mi)
 {
 	char		 sid[PT_SID_LEN + 1], peer[80], local[80], proto[16];
-	char		 path[128], day[16], line[512];
+	char		 path[128], day[32], line[640];
 	int64_t		 t;
 	struct tm	 tm;
 	time_t		 tt;
@@ -216,10 +309,12 @@ rec_open(struct rsession *rs, struct msg_in *mi)
 		return -1;
 	rs->rs_opened = 1;
 	tt = (time_t)t;
+	/* By day (UTC); the parent adds the target's directory. */
 	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(day, sizeof(day), "%Y-%m-%d", &tm) == 0)
+	    strftime(day, sizeof(day), "%Y/%m/%d/%H%M%S", &tm) == 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s.cast", day, sid);
+	snprintf(path, sizeof(path), "%s-%s.cast", day, sid);
+	strlcpy(rs->rs_path, path, sizeof(rs->rs_path));
 	m = m_create(MSG_REC_FILE_REQ, 0, -1);
 	m_add_str(m, sid);
 	m_add_str(m, path);
@@ -227,14 +322,28 @@ rec_open(struct rsession *rs, struct msg_in *mi)
 
 	snprintf(line, sizeof(line), "{\"version\": 2, \"width\": 80, "
 	    "\"height\": 24, \"timestamp\": %lld, \"env\": {\"TERM\": "
-	    "\"xterm\"}, \"portier\": {\"format\": 1, \"session\": \"%s\", "
-	    "\"protocol\": \"%s\", \"source\": \"", (long long)t, sid, proto);
+	    "\"xterm\"}, \"portier_format\": %d, \"portier\": {\"format\": %d, "
+	    "\"session\": \"%s\", \"protocol\": \"%s\", \"key\": \"%s\", "
+	    "\"source\": \"", (long long)t, RECCHAIN_FORMAT, RECCHAIN_FORMAT,
+	    sid, proto, rec_fp);
 	rec_out(rs, line, strlen(line));
 	rec_json(rs, (const uint8_t *)peer, strlen(peer));
 	rec_out(rs, "\", \"listener\": \"", 16);
 	rec_json(rs, (const uint8_t *)local, strlen(local));
 	rec_out(rs, "\"}}\n", 4);
 	return 0;
+}
+
+static void
+rec_event_head(struct rsession *rs, int64_t us, char code)
+{
+	char	 head[64];
+
+	if (us > rs->rs_last_us)
+		rs->rs_last_us = us;
+	snprintf(head, sizeof(head), "[%lld.%06lld, \"%c\", \"",
+	    (long long)(us / 1000000), (long long)(us % 1000000), code);
+	rec_out(rs, head, strlen(head));
 }
 
 static int
@@ -244,18 +353,16 @@ rec_data(struct rsession *rs, struct msg_in *mi)
 	int64_t		 us;
 	const uint8_t	*p;
 	size_t		 len;
-	char		 head[64];
 
 	if (m_get_u32(mi, &stream) == -1 || m_get_i64(mi, &us) == -1 ||
 	    m_get_data(mi, &p, &len) == -1 || m_end(mi) == -1)
 		return -1;
+	/* "x" lines are the recorder's own: a session cannot write one. */
 	if (!rs->rs_opened || us < 0 ||
 	    (stream != 'i' && stream != 'o' && stream != 'm' &&
 	    stream != 'r'))
 		return -1;
-	snprintf(head, sizeof(head), "[%lld.%06lld, \"%c\", \"",
-	    (long long)(us / 1000000), (long long)(us % 1000000), (char)stream);
-	rec_out(rs, head, strlen(head));
+	rec_event_head(rs, us, (char)stream);
 	rec_json(rs, p, len);
 	rec_out(rs, "\"]\n", 3);
 	return 0;
@@ -277,7 +384,7 @@ rec_session_dispatch(struct msgchan *mc, struct msg_in *mi)
 static int
 rec_session_message(struct rsession *rs, struct msg_in *mi)
 {
-	char		 why[256], head[64];
+	char		 why[256];
 	int64_t		 us;
 
 	switch (mi->mi_type) {
@@ -289,11 +396,11 @@ rec_session_message(struct rsession *rs, struct msg_in *mi)
 		/* The end, with its reason, as a marker event. */
 		if (m_get_i64(mi, &us) == -1 ||
 		    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1 ||
-		    !rs->rs_opened || us < 0)
+		    !rs->rs_opened || us < 0 || rs->rs_closed)
 			return -1;
-		snprintf(head, sizeof(head), "[%lld.%06lld, \"m\", \"end: ",
-		    (long long)(us / 1000000), (long long)(us % 1000000));
-		rec_out(rs, head, strlen(head));
+		rs->rs_closed = 1;
+		rec_event_head(rs, us, 'm');
+		rec_out(rs, "end: ", 5);
 		rec_json(rs, (const uint8_t *)why, strlen(why));
 		rec_out(rs, "\"]\n", 3);
 		return 0;
@@ -310,15 +417,57 @@ rec_session_closed(struct msgchan *mc, const char *why)
 	if (strncmp(why, "protocol", 8) == 0)
 		log_warnx("session %s: %s", rs->rs_sid, why);
 	/* Keep the record until its file arrived, then close it. */
-	if (rs->rs_fd != -1 || !rs->rs_opened)
+	if (rs->rs_fd != -1 || !rs->rs_opened || rs->rs_failed)
 		rec_free(rs);
+}
+
+/* A name the monitor gave, kept to one word for "name=value" lines. */
+static void
+rec_word(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == ' ' || *s == '=' || (unsigned char)*s < 0x20)
+			*s = '_';
+}
+
+/* The monitor authorised a target; the parent moved the file under it. */
+static int
+rec_target(struct msg_in *mi)
+{
+	char		 sid[PT_SID_LEN + 1], target[PT_NAME_MAX];
+	char		 user[PT_NAME_MAX], vendor[PT_NAME_MAX], path[256];
+	char		 text[256];
+	struct rsession	*rs;
+
+	if (m_get_str(mi, sid, sizeof(sid)) == -1 ||
+	    m_get_str(mi, target, sizeof(target)) == -1 ||
+	    m_get_str(mi, user, sizeof(user)) == -1 ||
+	    m_get_str(mi, vendor, sizeof(vendor)) == -1 ||
+	    m_get_str(mi, path, sizeof(path)) == -1 || m_end(mi) == -1)
+		return -1;
+	if ((rs = rec_find(sid)) == NULL || !rs->rs_opened)
+		return 0;
+	rec_word(target);
+	rec_word(user);
+	rec_word(vendor);
+	strlcpy(rs->rs_target, target, sizeof(rs->rs_target));
+	if (path[0] != '\0')
+		strlcpy(rs->rs_path, path, sizeof(rs->rs_path));
+	rec_event_head(rs, rec_now_us(rs), 'x');
+	snprintf(text, sizeof(text), "authorized user=%s vendor=%s target=%s",
+	    user, vendor, target);
+	rec_json(rs, (const uint8_t *)text, strlen(text));
+	rec_out(rs, "\"]\n", 3);
+	rec_flush(rs);
+	return 0;
 }
 
 static int
 rec_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
-	char		 sid[PT_SID_LEN + 1];
+	char		 sid[PT_SID_LEN + 1], path[256];
 	struct rsession	*rs;
+	struct timeval	 tv = { RECCHAIN_EVERY_SEC, 0 };
 	uint32_t	 err;
 	int		 fd;
 
@@ -334,13 +483,18 @@ rec_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 		rs = xcalloc(1, sizeof(*rs));
 		strlcpy(rs->rs_sid, sid, sizeof(rs->rs_sid));
 		rs->rs_fd = -1;
+		clock_gettime(CLOCK_MONOTONIC, &rs->rs_t0);
+		if ((rs->rs_md = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(rs->rs_md, EVP_sha256(), NULL) != 1)
+			fatalx("SHA-256 is not available");
 		TAILQ_INSERT_TAIL(&rsessions, rs, rs_entry);
 		rs->rs_chan = msgchan_new(base, fd, rs->rs_sid,
 		    rec_session_dispatch, rec_session_closed, rs);
 		return 0;
 	case MSG_REC_FILE:
 		if (m_get_str(mi, sid, sizeof(sid)) == -1 ||
-		    m_get_u32(mi, &err) == -1)
+		    m_get_u32(mi, &err) == -1 ||
+		    m_get_str(mi, path, sizeof(path)) == -1)
 			return -1;
 		fd = m_take_fd(mi);
 		if (m_end(mi) == -1) {
@@ -362,10 +516,16 @@ rec_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 			return 0;
 		}
 		rs->rs_fd = fd;
+		strlcpy(rs->rs_path, path, sizeof(rs->rs_path));
+		rs->rs_tick = event_new(base, -1, EV_PERSIST, rec_tick, rs);
+		if (rs->rs_tick == NULL || event_add(rs->rs_tick, &tv) == -1)
+			fatalx("recorder: cannot arm the checkpoint timer");
 		rec_flush(rs);
 		if (rs->rs_chan->mc_dead)
 			rec_free(rs);
 		return 0;
+	case MSG_REC_TARGET:
+		return rec_target(mi);
 	default:
 		return -1;
 	}
@@ -384,6 +544,27 @@ rec_signal(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopexit(base, NULL);
 }
 
+/*
+ * Load the signing key as root and sign once, so that OpenSSL has found
+ * everything it needs before the sandbox forbids open(2).
+ */
+static void
+rec_key_init(struct pt_config *cf)
+{
+	char		 err[256], line[RECCHAIN_LINE_MAX];
+	uint8_t		 md[32] = { 0 };
+
+	if ((rec_key = recchain_key_load(cf->cf_recording_key, err,
+	    sizeof(err))) == NULL)
+		fatalx("recording key: %s", err);
+	if (recchain_key_fp(rec_key, rec_fp) == -1 ||
+	    recchain_line(line, sizeof(line), rec_key, "0", 0, "checkpoint",
+	    1, 0, md) == -1 ||
+	    EVP_Digest("", 0, md, NULL, EVP_sha256(), NULL) != 1)
+		fatalx("recording key %s cannot sign", cf->cf_recording_key);
+	log_info("signing recordings with key %s", rec_fp);
+}
+
 void
 recorder_run(struct pt_config *cf, int parent_fd, int unused)
 {
@@ -395,6 +576,7 @@ recorder_run(struct pt_config *cf, int parent_fd, int unused)
 	ev = evsignal_new(base, SIGTERM, rec_signal, NULL);
 	event_add(ev, NULL);
 	signal(SIGINT, SIG_IGN);
+	rec_key_init(cf);
 	proc_drop_privs(cf, cf->cf_chroot);
 	sandbox_apply(SANDBOX_RECORDER);
 
@@ -403,6 +585,7 @@ recorder_run(struct pt_config *cf, int parent_fd, int unused)
 	event_base_dispatch(base);
 	while ((rs = TAILQ_FIRST(&rsessions)) != NULL)
 		rec_free(rs);
+	msgchan_flush(parent_chan);
 	/* _exit: the sanitizers' exit-time checks need system calls the
 	 * sandbox forbids; this process's code is checked by the tests. */
 	_exit(0);

@@ -144,7 +144,13 @@ sshf_say(struct sshf *f, const char *text)
 static void
 sshf_notice(struct session *s, const char *text)
 {
-	sshf_say(&F, text);
+	struct sshf	*f = &F;
+
+	/* Before a channel opens, the disconnect message carries it. */
+	if (f->f_down != NULL &&
+	    (f->f_dch == NULL || !ssh_channel_is_open(f->f_dch)))
+		ssh_session_set_disconnect_message(f->f_down, text);
+	sshf_say(f, text);
 }
 
 /* ---- login --------------------------------------------------------------------- */
@@ -290,6 +296,10 @@ sshf_message(ssh_session sess, ssh_message m, void *arg)
 
 	switch (ssh_message_type(m)) {
 	case SSH_REQUEST_AUTH:
+		/* A session being closed (no recording) never logs in: the
+		 * request waits, unanswered, for the disconnect message. */
+		if (f->f_s->s_closing)
+			return 0;
 		if (f->f_authed) {
 			ssh_message_reply_default(m);
 			return 0;

@@ -71,6 +71,7 @@ store "$T/var/portier.db"
 vault key "$T/etc/vault.key"
 control socket "$T/run/control.sock"
 recordings "$T/var/recordings"
+recording key "$T/etc/recording.key"
 host key "$T/etc/host_ed25519"
 listen on 127.0.0.1 port $PORT
 include "policies/*.conf"

@@ -212,6 +212,8 @@ static const struct parse_case parse_cases[] = {
 	  "vault key \"/etc/portier/vault.key\"\n"
 	  "control socket \"/run/portier/control.sock\"\n"
 	  "recordings \"/var/lib/portier/recordings\"\n"
+	  "recording key \"/etc/portier/recording.key\"\n"
+	  "recording min-free 2G\n"
 	  "host key \"/etc/portier/ssh_host_ed25519_key\"\n"
 	  "pam service \"portier\"\n"
 	  "lockout 2m\n"
@@ -244,6 +246,16 @@ static const struct parse_case parse_cases[] = {
 	{ "target defined after its access",
 	  "vendor \"v\" {\n\taccess \"pacs-01\" {\n\t}\n}\n" TARGET_OK,
 	  NULL, NULL },
+
+	{ "recording min-free, a percentage", "recording min-free 10%\n",
+	  NULL, NULL },
+	{ "recording min-free, bytes", "recording min-free 0\n", NULL, NULL },
+	{ "recording min-free, no unit known", "recording min-free 3X\n",
+	  NULL, "$D/portier.conf:1: recording min-free \"3X\": use a size "
+	  "(512M, 2G) or a percentage (10%)" },
+	{ "recording min-free twice",
+	  "recording min-free 1G\nrecording min-free 2G\n", NULL,
+	  "$D/portier.conf:2: \"recording min-free\" is set twice; keep one" },
 
 	/* Lexical and syntax errors. */
 	{ "unknown keyword", "lockout 5m\nfoo bar\n", NULL,
