@@ -883,8 +883,8 @@ sshf_connect(struct sshf *f, int fd)
 	ssh_options_set(f->f_up, SSH_OPTIONS_NODELAY, &yes);
 	ssh_options_set(f->f_up, SSH_OPTIONS_KEY_EXCHANGE, SSHF_KEX);
 	ssh_options_set(f->f_up, SSH_OPTIONS_HOSTKEYS, SSHF_HOSTKEYS);
-	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_C_S, SSHF_CIPHERS);
-	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_S_C, SSHF_CIPHERS);
+	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_C_S, SSHF_CIPHERS_UP);
+	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_S_C, SSHF_CIPHERS_UP);
 	ssh_options_set(f->f_up, SSH_OPTIONS_HMAC_C_S, SSHF_MACS);
 	ssh_options_set(f->f_up, SSH_OPTIONS_HMAC_S_C, SSHF_MACS);
 	if (ssh_connect(f->f_up) != SSH_OK) {
