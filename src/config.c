@@ -40,6 +40,7 @@ config_new(void)
 	cf->cf_timezone = xstrdup(PT_DEF_TIMEZONE);
 	cf->cf_facility = LOG_DAEMON;
 	cf->cf_lockout = PT_DEF_LOCKOUT;
+	cf->cf_recording_retention = PT_DEF_RECORDING_RETENTION;
 	cf->cf_max_sessions = PT_DEF_MAX_SESSIONS;
 	cf->cf_webhook_timeout = PT_DEF_WEBHOOK_TIMEOUT;
 	cf->cf_webhook_retry = PT_DEF_WEBHOOK_RETRY;

@@ -177,6 +177,7 @@ control_core_dispatch(struct msgchan *mc, struct msg_in *mi)
 	case MSG_CTL_REQUEST_INFO:
 	case MSG_CTL_GRANT_INFO:
 	case MSG_CTL_SESSION_INFO:
+	case MSG_CTL_RECORDING_INFO:
 	case MSG_CTL_OK:
 	case MSG_CTL_END:
 	case MSG_CTL_ERROR:

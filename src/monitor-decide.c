@@ -491,6 +491,7 @@ monreq_reload(const char *actor, char *err, size_t errlen)
 	mon_audit(actor, "policy.reload", NULL, NULL, NULL, text);
 	cut = monreq_reevaluate("The access policy changed and no longer "
 	    "allows this session.");
+	monrec_purge();		/* the retention may be shorter now */
 	snprintf(err, errlen, "policies reloaded: %s; %d live session%s "
 	    "ended", text, cut, cut == 1 ? "" : "s");
 	log_info("%s", err);
@@ -532,6 +533,9 @@ mondecide_dispatch(struct monctl *c, struct msg_in *mi)
 		return decide_kill(c, mi);
 	case MSG_CTL_RELOAD:
 		return decide_reload(c, mi);
+	case MSG_CTL_RECORDINGS:
+	case MSG_CTL_RECORDING_HOLD:
+		return monrec_dispatch(c, mi);
 	default:
 		return -1;
 	}

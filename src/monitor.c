@@ -361,6 +361,7 @@ mon_rec_sealed(struct msg_in *mi)
 	    ok ? "sha256=" : "error=", text);
 	mon_audit(NULL, ok ? "recording.sealed" : "recording.failed",
 	    target[0] != '\0' ? target : NULL, NULL, sid, reason);
+	monrec_sealed(sid, path, ok, bytes, text);
 	return 0;
 }
 
@@ -531,7 +532,12 @@ mon_signal(evutil_socket_t sig, short ev, void *arg)
 static void
 mon_expire(evutil_socket_t fd, short ev, void *arg)
 {
+	static int	 ticks;
+
 	monreq_expire();
+	/* Recordings past their retention: once an hour. */
+	if (ticks++ % (3600 / MON_EXPIRE_EVERY) == 0)
+		monrec_purge();
 }
 
 void

@@ -103,6 +103,9 @@ enum msg_type {
 	MSG_CTL_SESSION_INFO,	/* one live session */
 	MSG_CTL_KILL,		/* admin uid, session id, reason */
 	MSG_CTL_RELOAD,		/* admin uid */
+	MSG_CTL_RECORDINGS,	/* admin uid, vendor, target, since */
+	MSG_CTL_RECORDING_INFO,	/* one recording */
+	MSG_CTL_RECORDING_HOLD,	/* admin uid, session id, hold, reason */
 	MSG_CTL_OK,		/* text */
 	MSG_CTL_END,		/* end of a multi-part answer */
 	MSG_CTL_ERROR,		/* message */

@@ -110,6 +110,7 @@ enum {
 	OPT_WEBHOOK_RT	= 0x8000,
 	OPT_RECKEY	= 0x10000,
 	OPT_MINFREE	= 0x20000,
+	OPT_RETENTION	= 0x40000,
 };
 
 static int	 yylex(void);
@@ -153,7 +154,8 @@ static void	 webhook_ca(const char *);
 
 %token	ACCESS ACCOUNT ADDRESS ADMIN AGENT APPROVAL CHROOT CONTROL EMERGENCY
 %token	EVERY FACILITY FORWARDING GROUP HOST INCLUDE KEY LISTEN LOCKOUT LOG
-%token	MAX MINFREE ON PAM PORT PROTOCOL RECORDING RECORDINGS SERVICE SESSIONS
+%token	MAX MINFREE ON PAM PORT PROTOCOL RECORDING RECORDINGS RETENTION
+%token	SERVICE SESSIONS
 %token	SFTP SOCKET
 %token	SOURCE STORE TARGET TIMEZONE USER VAULT VENDOR WINDOW X11
 %token	CA RETRY TIMEOUT WEBHOOK
@@ -211,6 +213,11 @@ main		: LOG FACILITY STRING		{ set_facility($3); }
 		| RECORDING KEY STRING		{
 			set_path(&conf->cf_recording_key, $3, OPT_RECKEY,
 			    "recording key");
+		}
+		| RECORDING RETENTION duration	{
+			if (once(OPT_RETENTION, "recording retention") &&
+			    $3 != -1)
+				conf->cf_recording_retention = $3;
 		}
 		| RECORDING MINFREE STRING	{ min_free_set($3); }
 		| RECORDING MINFREE NUMBER	{
@@ -543,6 +550,7 @@ static const struct keyword keywords[] = {
 	{ "protocol",		PROTOCOL,	W_TARGET },
 	{ "recording",		RECORDING,	W_TOP },
 	{ "recordings",		RECORDINGS,	W_TOP },
+	{ "retention",		RETENTION,	NULL },
 	{ "retry",		RETRY,		NULL },
 	{ "service",		SERVICE,	NULL },
 	{ "sessions",		SESSIONS,	NULL },

@@ -34,6 +34,7 @@
 #define PT_DEF_CONTROL		"/run/portier/control.sock"
 #define PT_DEF_RECORDINGS	"/var/lib/portier/recordings"
 #define PT_DEF_RECORDING_KEY	"/etc/portier/recording.key"
+#define PT_DEF_RECORDING_RETENTION (183 * 86400)	/* about 6 months */
 #define PT_DEF_RECORDING_MIN_FREE_PCT	5	/* alert below 5% free */
 #define PT_DEF_PAM_SERVICE	"portier"
 #define PT_DEF_TIMEZONE		"Europe/Paris"
@@ -139,6 +140,7 @@ struct pt_config {
 	char			*cf_recording_key;	/* signs recordings */
 	int64_t			 cf_recording_min_free;	/* bytes, or 0 */
 	int			 cf_recording_min_free_pct;	/* or percent */
+	int64_t			 cf_recording_retention;	/* seconds, 0: ever */
 	char			*cf_pam_service;
 	char			*cf_timezone;
 	char			*cf_hostkeys[PT_MAX_HOSTKEYS];
@@ -535,6 +537,12 @@ void	monreq_wake(struct msession *, const struct store_grant *);
  * with CAUSE, one whose window moved is told.  Returns how many were cut.
  */
 int	monreq_reevaluate(const char *cause);
+
+/* monitor-rec.c: recordings listed, held, and purged after retention. */
+int	monrec_dispatch(struct monctl *, struct msg_in *);
+void	monrec_sealed(const char *sid, const char *path, int ok,
+	    int64_t bytes, const char *text);
+void	monrec_purge(void);
 
 /* monitor-decide.c: administrators' decisions, grants, sessions, reload. */
 int	mondecide_dispatch(struct monctl *, struct msg_in *);

@@ -78,7 +78,12 @@ usage(void)
 	    "  sessions               live sessions\n"
 	    "  kill SESSION --reason TEXT\n"
 	    "                         end a live session now\n"
-	    "  reload                 read the policies again\n");
+	    "  reload                 read the policies again\n"
+	    "  recordings [--vendor V] [--target T] [--since TIME] [--verify]\n"
+	    "                         recordings, their seal and their file\n"
+	    "  recordings hold SESSION --reason TEXT\n"
+	    "  recordings release SESSION --reason TEXT\n"
+	    "                         a legal hold: never purged while held\n");
 	exit(2);
 }
 
@@ -974,6 +979,12 @@ cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
 		case OPT_ALL:
 			ca->all = 1;
 			break;
+		case OPT_TARGET:
+			ca->target = optarg;
+			break;
+		case OPT_VERIFY:
+			ca->verify = 1;
+			break;
 		case ':':
 			fprintf(stderr, "portierctl: %s: %s needs an "
 			    "argument\n", cmd, argv[optind - 1]);
@@ -1157,6 +1168,9 @@ static const struct ctl_cmd {
 	{ { "sessions" }, run_sessions },
 	{ { "kill" }, run_kill },
 	{ { "reload" }, run_reload },
+	{ { "recordings", "hold" }, run_recordings_hold },
+	{ { "recordings", "release" }, run_recordings_release },
+	{ { "recordings" }, run_recordings },
 };
 
 int

@@ -37,15 +37,16 @@ struct cmd_args {
 	char		*a[3];		/* operands */
 	int		 na;
 	const char	*since, *vendor, *name, *png, *key;
-	const char	*user, *reason, *note, *from, *dur;
+	const char	*user, *reason, *note, *from, *dur, *target;
 	int		 force, password_stdin, yes;
-	int		 pending, needs_review, all;
+	int		 pending, needs_review, all, verify;
 };
 
 enum {
 	OPT_JSON = 256, OPT_SINCE, OPT_VENDOR, OPT_NAME, OPT_PNG, OPT_FORCE,
 	OPT_KEY, OPT_PASSWORD_STDIN, OPT_YES, OPT_USER, OPT_REASON, OPT_NOTE,
-	OPT_FROM, OPT_FOR, OPT_PENDING, OPT_NEEDS_REVIEW, OPT_ALL
+	OPT_FROM, OPT_FOR, OPT_PENDING, OPT_NEEDS_REVIEW, OPT_ALL, OPT_TARGET,
+	OPT_VERIFY
 };
 
 #define O_JSON		{ "json", no_argument, NULL, OPT_JSON }
@@ -66,5 +67,10 @@ int	run_revoke(int, char **);
 int	run_sessions(int, char **);
 int	run_kill(int, char **);
 int	run_reload(int, char **);
+
+/* portierctl-rec.c */
+int	run_recordings(int, char **);
+int	run_recordings_hold(int, char **);
+int	run_recordings_release(int, char **);
 
 #endif /* PORTIERCTL_H */

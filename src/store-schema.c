@@ -202,6 +202,23 @@ const char *const store_schema[] = {
 	"CREATE INDEX requests_review ON requests(created)\n"
 	"  WHERE emergency = 1 AND reviewed_at IS NULL;\n"
 	"CREATE INDEX grants_user ON grants(user, target, ends);\n",
+
+	/*
+	 * 4: each session's recording: its seal (bytes and SHA-256 as the
+	 * audit trail has them), a legal hold, and its purge at the end of
+	 * the retention.
+	 */
+	"ALTER TABLE sessions ADD COLUMN rec_state TEXT\n"
+	"  CHECK (rec_state IN ('sealed', 'failed', 'purged'));\n"
+	"ALTER TABLE sessions ADD COLUMN rec_bytes INTEGER;\n"
+	"ALTER TABLE sessions ADD COLUMN rec_sha256 TEXT;\n"
+	"ALTER TABLE sessions ADD COLUMN rec_hold_by TEXT;\n"
+	"ALTER TABLE sessions ADD COLUMN rec_hold_at INTEGER;\n"
+	"ALTER TABLE sessions ADD COLUMN rec_hold_reason TEXT\n"
+	"  CHECK (length(rec_hold_reason) <= 1024);\n"
+	"ALTER TABLE sessions ADD COLUMN rec_purged_at INTEGER;\n"
+	"CREATE INDEX sessions_recorded ON sessions(started)\n"
+	"  WHERE rec_state IS NOT NULL;\n",
 };
 _Static_assert(sizeof(store_schema) / sizeof(store_schema[0]) ==
     STORE_VERSION, "STORE_VERSION must name the last schema step");

@@ -24,7 +24,7 @@
 
 /* ---- store.c: opening, migrating, transactions --------------------------- */
 
-#define STORE_VERSION		3	/* the schema this build writes */
+#define STORE_VERSION		4	/* the schema this build writes */
 #define STORE_APPLICATION_ID	0x506f7274	/* "Port" */
 
 #define STORE_NAME_MAX		64	/* vendor, user, target, account */
@@ -285,6 +285,41 @@ int	 store_grant_revoke(struct store *, int64_t id, const char *by,
 /* Live and future grants (ALL: every one), newest first. */
 int	 store_grant_list(struct store *, int all, int64_t now,
 	    int (*cb)(const struct store_grant *, void *), void *arg);
+
+/* ---- store-recording.c: each session's recording, its hold and purge ---- */
+
+struct store_recording {
+	char		 sr_sid[20];
+	char		 sr_user[STORE_NAME_MAX + 1];
+	char		 sr_vendor[STORE_NAME_MAX + 1];
+	char		 sr_target[STORE_NAME_MAX + 1];
+	char		 sr_source[80];
+	char		 sr_path[256];		/* under the recordings dir */
+	char		 sr_state[16];		/* sealed, failed, purged */
+	char		 sr_sha256[72];		/* hex, or the failure */
+	int64_t		 sr_started, sr_ended, sr_bytes;
+	char		 sr_hold_by[STORE_ACTOR_MAX + 1];	/* "": none */
+	int64_t		 sr_hold_at;
+	char		 sr_hold_reason[STORE_TEXT_MAX + 1];
+	int64_t		 sr_purged_at;
+};
+
+/* The recorder sealed (OK) or lost (not OK) the recording of SID. */
+int	 store_recording_sealed(struct store *, const char *sid,
+	    const char *path, int ok, int64_t bytes, const char *sha256);
+int	 store_recording_get(struct store *, const char *sid,
+	    struct store_recording *);
+/* Newest first; NULL or "" filters match everything. */
+int	 store_recording_list(struct store *, const char *vendor,
+	    const char *target, int64_t since, int limit,
+	    int (*cb)(const struct store_recording *, void *), void *arg);
+/* BY NULL lifts the hold.  STORE_REFUSED if it is purged already. */
+int	 store_recording_hold(struct store *, const char *sid, const char *by,
+	    const char *reason);
+/* Recordings older than BEFORE, not held and not purged, oldest first. */
+int	 store_recording_expired(struct store *, int64_t before, int limit,
+	    int (*cb)(const struct store_recording *, void *), void *arg);
+int	 store_recording_purged(struct store *, const char *sid);
 
 /*
  * ---- store.c internals: for store-*.c and audit.c only ------------------

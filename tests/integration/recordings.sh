@@ -181,6 +181,38 @@ printf 'X' | dd of="$T/bad.tar" bs=1 seek="$boff" conv=notrunc 2>/dev/null
 "$REPLAY" verify "$T/bad.tar" >/dev/null && rc=0 || rc=$?
 check "a bundle altered in one byte fails (rc $rc = 3)" [ "$rc" = 3 ]
 
+# ---- portierctl recordings: the list, a legal hold, the retention ----------------------------------
+out=$("$PORTIERCTL" recordings --verify) && rc=0 || rc=$?
+check "portierctl recordings --verify lists session A, verified (rc $rc)" \
+    sh -c "[ $rc = 0 ] && echo \"\$1\" | grep '^$sidA ' | grep -q 'ptjdoe.*acme.*pacs-01.*verified'" _ "$out"
+out=$("$PORTIERCTL" --json recordings --vendor globex)
+check "recordings --vendor --json: session B only, with its sealed sha256" \
+    sh -c "echo \"\$1\" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert [x[\"session\"] for x in r] == [\"$sidB\"] and len(r[0][\"sha256\"]) == 64'" _ "$out"
+cp "$B" "$T/B.orig"
+printf 'x' >> "$B"
+out=$("$PORTIERCTL" recordings) && rc=0 || rc=$?
+check "a recording changed on disk shows CHANGED (rc $rc = 3)" \
+    sh -c "[ $rc = 3 ] && echo \"\$1\" | grep '^$sidB ' | grep -q 'CHANGED'" _ "$out"
+cp "$T/B.orig" "$B"
+out=$("$PORTIERCTL" recordings hold "$sidA" 2>&1) && rc=0 || rc=$?
+check "a hold needs a reason (rc $rc)" [ "$rc" != 0 ]
+check "recordings hold puts A under legal hold" \
+    "$PORTIERCTL" recordings hold "$sidA" --reason "dispute with acme, case 2026-17"
+check "and says who holds it and why" \
+    sh -c "'$PORTIERCTL' recordings | grep -A1 '^$sidA ' | grep -q 'held by admin:root: dispute with acme'"
+printf 'recording retention 1s\n' >> "$T/etc/portier.conf"
+sleep 2		# B ended more than the retention ago
+check "a shorter retention applies at reload" "$PORTIERCTL" reload
+check "past its retention, B's file is purged" wait_for 10 sh -c "[ ! -e '$B' ]"
+check "the held recording A stays" test -s "$A"
+check "the purge is an audit row with the seal the file had" \
+    sh -c "'$PORTIERCTL' audit | grep 'recording.purge' | grep -q '$sidB'"
+check "B stays listed, as purged" \
+    sh -c "'$PORTIERCTL' recordings | grep '^$sidB ' | grep -q purged"
+check "the hold is audited" sh -c "'$PORTIERCTL' audit | grep -q 'recording.hold'"
+sed -i '/^recording retention 1s$/d' "$T/etc/portier.conf"
+"$PORTIERCTL" reload >/dev/null
+
 # ---- a session process killed with SIGKILL -------------------------------------------------------
 (sleep 2; echo 'echo killed-$((2*21))'; sleep 40) |
     vssh ptcarol -tt ptcarol@pacs-01@127.0.0.1 >"$T/kill.out" 2>&1 &

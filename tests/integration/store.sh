@@ -40,7 +40,7 @@ cp "$DB" "$T/var/portier.db"
 DB="$T/var/portier.db"
 start_daemon
 check "portierd migrates the schema-1 store to the latest version" \
-    [ "$(q 'PRAGMA user_version')" = 3 ]
+    [ "$(q 'PRAGMA user_version')" = 4 ]
 check "the migration keeps the users" [ "$(q "SELECT count(*) FROM users WHERE name IN ('jdoe','mroe')")" = 2 ]
 check "the migration keeps the target pin and credential" \
     [ "$(q "SELECT count(*) FROM target_credentials WHERE target = 'pacs-01'")" = 1 ]
