@@ -358,13 +358,13 @@ d_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 		return 0;
 	}
 	n = len < bq_room(&f->f_qu) ? len : bq_room(&f->f_qu);
-	if (n > 0) {
+	if (n > 0)
 		bq_push(&f->f_qu, data, n);
-		sshf_record_io(f, 'i', data, n);
-	}
 	if (n < len)
 		f->f_d_pending = 1;
+	/* Forward first, then record: a keystroke waits for no recorder. */
 	bq_flush(&f->f_qu, f->f_uch, 0);
+	sshf_record_io(f, 'i', data, n);
 	return (int)n;
 }
 
@@ -584,10 +584,8 @@ u_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 	/* The recorder is behind: hold the target until it catches up. */
 	if (f->f_record_io && f->f_s->s_recorder->mc_queued > SSHF_REC_HWM)
 		n = 0;
-	if (n > 0) {
+	if (n > 0)
 		bq_push(q, data, n);
-		sshf_record_io(f, 'o', data, n);
-	}
 	if (n < len) {
 		if (is_stderr)
 			f->f_ue_pending = 1;
@@ -595,6 +593,7 @@ u_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 			f->f_u_pending = 1;
 	}
 	bq_flush(q, f->f_dch, is_stderr);
+	sshf_record_io(f, 'o', data, n);
 	return (int)n;
 }
 
