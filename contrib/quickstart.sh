@@ -41,6 +41,7 @@ store "$run/var/portier.db"
 vault key "$run/etc/vault.key"
 control socket "$run/control.sock"
 recordings "$run/var/recordings"
+recording key "$run/etc/recording.key"
 host key "$run/etc/ssh_host_ed25519_key"
 listen on 127.0.0.1 port 2222
 listen on ::1 port 2222
