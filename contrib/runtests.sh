@@ -92,8 +92,9 @@ echo "== 4. fuzz harnesses, ${FUZZ_SECONDS}s each"
     CFLAGS="-g -O1 -fsanitize=address,undefined,fuzzer-no-link" \
     LDFLAGS="-fsanitize=address,undefined" &&
     make -s -j"$jobs" tests/fuzz/msg-fuzzer tests/fuzz/config-fuzzer \
-    tests/fuzz/vendor-fuzzer tests/fuzz/recording-fuzzer) || exit 1
-for f in msg config vendor recording; do
+    tests/fuzz/vendor-fuzzer tests/fuzz/recording-fuzzer \
+    tests/fuzz/sftplog-fuzzer) || exit 1
+for f in msg config vendor recording sftplog; do
 	mkdir -p "build/fuzz/corpus-$f"
 	if build/fuzz/tests/fuzz/$f-fuzzer -max_total_time="$FUZZ_SECONDS" \
 	    -print_final_stats=1 "build/fuzz/corpus-$f" "tests/fuzz/corpus/$f" \
