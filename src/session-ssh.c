@@ -33,6 +33,7 @@
 #include "msg.h"
 #include "session.h"
 #include "session-ssh.h"
+#include "sftplog.h"
 
 static struct sshf	 F;
 
@@ -448,13 +449,33 @@ sshf_tally_start(struct sshf *f)
 	}
 }
 
+static void
+sshf_sftp_emit(void *arg, const char *line)
+{
+	struct sshf	*f = arg;
+
+	session_record(f->f_s, 'm', line, strlen(line));
+}
+
 void
 sshf_record_io(struct sshf *f, char stream, const void *p, size_t n)
 {
 	struct sshf_tally	*t;
 	size_t			 keep = n;
 
-	if (!f->f_record_io || n == 0)
+	if (n == 0)
+		return;
+	if (f->f_sftp != NULL) {
+		/* The protocol's own bytes: a transfer log, not a copy. */
+		if (stream == 'i')
+			sftplog_client(f->f_sftp, p, n);
+		else if (stream == 'o')
+			sftplog_server(f->f_sftp, p, n);
+		return;
+	}
+	if (stream == 'e')
+		stream = 'o';
+	if (!f->f_record_io)
 		return;
 	if (f->f_exec_data) {
 		t = &f->f_tally[stream == 'o'];
@@ -514,6 +535,8 @@ d_request(struct sshf *f, enum sshf_req req, const char *arg)
 	f->f_record_io = req != REQ_SUBSYSTEM;
 	if (req == REQ_EXEC && !f->f_pty)
 		sshf_tally_start(f);
+	if (req == REQ_SUBSYSTEM)
+		f->f_sftp = sftplog_new(sshf_sftp_emit, f);
 	f->f_begin = 1;
 	return SSH_OK;
 }
@@ -593,7 +616,7 @@ u_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 			f->f_u_pending = 1;
 	}
 	bq_flush(q, f->f_dch, is_stderr);
-	sshf_record_io(f, 'o', data, n);
+	sshf_record_io(f, is_stderr ? 'e' : 'o', data, n);
 	return (int)n;
 }
 
@@ -976,9 +999,8 @@ sshf_drain(struct sshf *f, ssh_channel in, struct bq *q, int is_stderr,
 			break;
 		}
 		bq_push(q, buf, (size_t)n);
-		if (record)
-			sshf_record_io(f, q == &f->f_qu ? 'i' : 'o', buf,
-			    (size_t)n);
+		sshf_record_io(f, q == &f->f_qu ? 'i' : is_stderr ? 'e' : 'o',
+		    buf, (size_t)n);
 	}
 }
 
@@ -1278,6 +1300,10 @@ sshf_close(struct session *s, const char *why)
 	if (f->f_tick != NULL)
 		event_del(f->f_tick);
 	sshf_tally_end(f);
+	if (f->f_sftp != NULL) {
+		sftplog_free(f->f_sftp);	/* what is still open, then */
+		f->f_sftp = NULL;
+	}
 	/* The target first, then the vendor, who may read what we said. */
 	if (f->f_up != NULL) {
 		if (f->f_uch != NULL && ssh_channel_is_open(f->f_uch))

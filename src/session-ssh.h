@@ -140,6 +140,7 @@ struct sshf {
 	int		 f_exit_core;
 	int		 f_record_io;	/* not for sftp's binary stream */
 	int		 f_exec_data;	/* exec without a terminal: capped */
+	struct sftplog	*f_sftp;	/* sftp: a transfer log instead */
 	struct sshf_tally {
 		uint64_t	 t_bytes;
 		void		*t_md;	/* EVP_MD_CTX: SHA-256 of it all */
@@ -157,7 +158,7 @@ void	sshf_say(struct sshf *, const char *);
 void	sshf_end(struct sshf *, int status, const char *text);
 /* Ask the monitor for f_target. */
 void	sshf_authz(struct sshf *);
-/* Vendor input ('i') or target output ('o') for the recording. */
+/* Vendor input ('i'), target output ('o') or errors ('e') to record. */
 void	sshf_record_io(struct sshf *, char stream, const void *, size_t);
 
 /* session-ssh-ask.c */

@@ -91,9 +91,17 @@ put $T/big.bin /tmp/pt-up-$$.bin
 get /tmp/pt-up-$$.bin $T/big.sftp
 SFTP
 check "sftp: 50 MB up and down, same SHA-256" [ "$(sha256sum < "$T/big.sftp" 2>/dev/null)" = "$sum" ]
+check "the recording's transfer log has the upload, its size and SHA-256" \
+    grep -rqsF "sftp upload /tmp/pt-up-$$.bin: 50000000 bytes, sha256 ${sum%% *}" "$T/var/recordings"
+check "and the download" \
+    grep -rqsF "sftp download /tmp/pt-up-$$.bin: 50000000 bytes, sha256 ${sum%% *}" "$T/var/recordings"
+check "and not the file's bytes: the sftp recording stays small" \
+    sh -c "[ \$(du -sk '$T/var/recordings' | cut -f1) -lt 20000 ]"
 vclient scp ptjdoe "$T/big.bin" ptjdoe@pacs-01@127.0.0.1:/tmp/pt-scp-$$.bin >"$T/scp.out" 2>&1 || true
 check "scp (SFTP protocol): 50 MB up, same SHA-256 on the target" \
     [ "$(sha256sum < /tmp/pt-scp-$$.bin 2>/dev/null)" = "$sum" ]
+check "scp's upload is in the transfer log too" \
+    grep -rqsF "sftp upload /tmp/pt-scp-$$.bin: 50000000 bytes, sha256 ${sum%% *}" "$T/var/recordings"
 rm -f "$T/big.down"
 vclient scp ptjdoe -O ptjdoe@pacs-01@127.0.0.1:/tmp/pt-scp-$$.bin "$T/big.down" >"$T/scp-O.out" 2>&1 || true
 check "scp -O (the old scp protocol, an exec): 50 MB down, same SHA-256" \
