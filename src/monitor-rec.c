@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,9 +171,9 @@ monrec_purge(void)
 {
 	struct rec_batch	*rb;
 	struct store_recording	*sr;
-	char			 path[1024], text[1400];
+	char			 path[PATH_MAX], text[1400];
 	int64_t			 keep = mon_conf->cf_recording_retention;
-	int			 i;
+	int			 i, n;
 
 	if (keep <= 0)
 		return;
@@ -189,8 +190,10 @@ monrec_purge(void)
 		if (sr->sr_path[0] == '\0' || sr->sr_path[0] == '/' ||
 		    strstr(sr->sr_path, "..") != NULL)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", mon_conf->cf_recordings,
-		    sr->sr_path);
+		n = snprintf(path, sizeof(path), "%s/%s",
+		    mon_conf->cf_recordings, sr->sr_path);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
 		if (unlink(path) == -1 && errno != ENOENT) {
 			log_warn("retention: %s", path);
 			continue;

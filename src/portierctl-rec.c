@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +69,16 @@ static const char *
 rec_check(const char *dir, const struct rec_row *r, int verify)
 {
 	struct stat	 sb;
-	char		 path[1024], hex[65];
+	char		 path[PATH_MAX], hex[65];
+	int		 n;
 
 	if (strcmp(r->state, "purged") == 0)
 		return "purged";
 	if (strcmp(r->state, "failed") == 0)
 		return "FAILED";
-	snprintf(path, sizeof(path), "%s/%s", dir, r->path);
+	n = snprintf(path, sizeof(path), "%s/%s", dir, r->path);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return "unreadable";
 	if (stat(path, &sb) == -1)
 		return errno == ENOENT ? "MISSING" : "unreadable";
 	if ((int64_t)sb.st_size != r->bytes)
