@@ -193,7 +193,7 @@ req_emergency(struct msession *ms, struct store_request *rq,
     struct pt_access *ac, int wait)
 {
 	struct store_grant	 g;
-	char			 text[512], span[96];
+	char			 text[STORE_TEXT_MAX + 256], span[96];
 
 	memset(&g, 0, sizeof(g));
 	if (rq->rq_duration > ac->ac_emergency_max)
@@ -260,7 +260,8 @@ monreq_file(struct msession *ms, struct msg_in *mi)
 	struct pt_vendor	*vd;
 	struct pt_access	*ac = NULL;
 	struct req_find		 rf;
-	char			 from[64], text[512], span[96], max[16];
+	char			 from[64], text[STORE_TEXT_MAX + 256], span[96];
+	char			 max[16];
 	int64_t			 duration, limit;
 	uint32_t		 emergency, wait;
 	time_t			 now = time(NULL), starts = 0;
