@@ -13,6 +13,8 @@ for tool in sshd oathtool sftp scp; do
 	    skip_all "$tool is not installed"
 done
 setup_env
+# Files the tests write on the target, under /tmp: gone whatever happens.
+trap 'cleanup; rm -f /tmp/pt-up-$$.bin /tmp/pt-scp-$$.bin /tmp/pt-a-$$.bin /tmp/pt-j-$$.bin' EXIT
 ensure_accounts
 setup_pam
 start_target
@@ -186,12 +188,19 @@ vclient scp ptasmith "$T/big.bin" ptasmith@pacs-01@127.0.0.1:/tmp/pt-a-$$.bin >"
 a=$!
 vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'cat > /tmp/pt-j-$$.bin' < /dev/urandom >/dev/null 2>&1 &
 j=$!
-sleep 4
+# Kill the ssh client itself (the job is a subshell running it) once its
+# data reaches the target: the relay must drop it, the other go on.
+wait_for 60 sh -c "[ \$(stat -c %s /tmp/pt-j-$$.bin 2>/dev/null || echo 0) -gt 1000000 ]" || true
+pkill -KILL -P "$j" 2>/dev/null || true
 kill -KILL "$j" 2>/dev/null || true
 wait "$a" && rc=0 || rc=$?
 check "the other vendor's transfer completes (rc $rc)" \
     [ "$rc" = 0 -a "$(sha256sum < /tmp/pt-a-$$.bin 2>/dev/null)" = "$sum" ]
 check "the daemon still serves after a client vanished" "$PORTIERCTL" status
+s1=$(stat -c %s /tmp/pt-j-$$.bin 2>/dev/null || echo 0); sleep 2
+s2=$(stat -c %s /tmp/pt-j-$$.bin 2>/dev/null || echo 0)
+check "the vanished client's transfer stopped on the target ($s1 = $s2 bytes)" \
+    [ "$s1" -gt 0 -a "$s1" = "$s2" ]
 rm -f /tmp/pt-a-$$.bin /tmp/pt-j-$$.bin
 
 # ---- the target's key changes: refused, alerted --------------------------------------
