@@ -186,7 +186,7 @@ check "the store holds the credentials sealed, not in clear" \
 # ---- two vendors at once; one drops mid-transfer ---------------------------------
 vclient scp ptasmith "$T/big.bin" ptasmith@pacs-01@127.0.0.1:/tmp/pt-a-$$.bin >"$T/scp-a.out" 2>&1 &
 a=$!
-vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'cat > /tmp/pt-j-$$.bin' < /dev/urandom >/dev/null 2>&1 &
+vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 "cat > /tmp/pt-j-$$.bin" < /dev/urandom >/dev/null 2>&1 &
 j=$!
 # Kill the ssh client itself (the job is a subshell running it) once its
 # data reaches the target: the relay must drop it, the other go on.
