@@ -317,7 +317,7 @@ monauth_code(struct msession *ms, struct msg_in *mi)
 
 static void
 authz_reply(struct msession *ms, int ok, const char *text,
-    const char *account, time_t end)
+    const char *account, time_t end, uint32_t fwd)
 {
 	struct msg	*m = m_create(MSG_MON_AUTHZ_RESULT, 0, -1);
 
@@ -325,7 +325,49 @@ authz_reply(struct msession *ms, int ok, const char *text,
 	m_add_str(m, text);
 	m_add_str(m, account);
 	m_add_i64(m, (int64_t)end);
+	m_add_u32(m, fwd);
 	msgchan_send(ms->ms_chan, m);
+}
+
+/* What the policy lets this vendor forward on AC's target: PT_FWD_*. */
+static uint32_t
+authz_fwd(const struct pt_access *ac)
+{
+	uint32_t	 fwd = 0;
+
+	if (ac == NULL)
+		return 0;
+	fwd |= (uint32_t)ac->ac_forwarding & (PT_FWD_LOCAL | PT_FWD_REMOTE);
+	if (ac->ac_agent)
+		fwd |= PT_FWD_AGENT;
+	if (ac->ac_x11)
+		fwd |= PT_FWD_X11;
+	return fwd;
+}
+
+/*
+ * A login that names its target gets asked, before any channel, for
+ * agent or X11 forwarding or ssh -R: the session must answer at once,
+ * so it asks what the policy allows there.  The window is not looked
+ * at (the target itself is decided by MSG_MON_AUTHZ), nor audited.
+ */
+int
+monauth_perms(struct msession *ms, struct msg_in *mi)
+{
+	struct pt_vendor	*vd;
+	struct msg		*m;
+	char			 target[PT_NAME_MAX];
+	uint32_t		 fwd = 0;
+
+	if (m_get_str(mi, target, sizeof(target)) == -1 || m_end(mi) == -1)
+		return -1;
+	if ((vd = config_vendor_of_user(mon_conf, ms->ms_user)) != NULL &&
+	    config_target(mon_conf, target) != NULL)
+		fwd = authz_fwd(config_access(vd, target));
+	m = m_create(MSG_MON_PERMS_RESULT, 0, -1);
+	m_add_u32(m, fwd);
+	msgchan_send(ms->ms_chan, m);
+	return 0;
 }
 
 
@@ -440,6 +482,11 @@ monauth_access(const char *user, const char *peer, const char *target,
 		    "(SFTP) to %s is not allowed by your vendor's policy",
 		    target);
 		ma->ma_deny = "sftp not allowed by the policy";
+	} else if (strcmp(what, "forward") == 0 &&
+	    !(ma->ma_ac->ac_forwarding & PT_FWD_LOCAL)) {
+		snprintf(ma->ma_text, sizeof(ma->ma_text), "Port forwarding "
+		    "to %s is not allowed by your vendor's policy", target);
+		ma->ma_deny = "forwarding not allowed by the policy";
 	} else if (!policy_source_ok(vd, peer)) {
 		snprintf(ma->ma_text, sizeof(ma->ma_text), "Connections from "
 		    "%s are not declared for %s; ask hospital IT to declare "
@@ -462,7 +509,7 @@ monauth_deny(struct msession *ms, const char *target, const char *text,
 {
 	mon_audit(ms->ms_user, "access.deny", target, ms->ms_peer, ms->ms_sid,
 	    why);
-	authz_reply(ms, 0, text, "", 0);
+	authz_reply(ms, 0, text, "", 0, 0);
 }
 
 void
@@ -498,7 +545,8 @@ monauth_allow(struct msession *ms, struct mon_access *ma)
 	m_add_str(m, ma->ma_tg->tg_host);
 	m_add_u32(m, (uint32_t)ma->ma_tg->tg_port);
 	msgchan_send(mon_parent, m);
-	authz_reply(ms, 1, "", ma->ma_tg->tg_account, ma->ma_end);
+	authz_reply(ms, 1, "", ma->ma_tg->tg_account, ma->ma_end,
+	    authz_fwd(ma->ma_ac));
 }
 
 int
@@ -512,7 +560,7 @@ monauth_authz(struct msession *ms, struct msg_in *mi)
 	    m_get_str(mi, what, sizeof(what)) == -1 || m_end(mi) == -1)
 		return -1;
 	if (strcmp(what, "shell") != 0 && strcmp(what, "exec") != 0 &&
-	    strcmp(what, "sftp") != 0)
+	    strcmp(what, "sftp") != 0 && strcmp(what, "forward") != 0)
 		return -1;
 	strlcpy(ms->ms_what, what, sizeof(ms->ms_what));
 	monauth_access(ms->ms_user, ms->ms_peer, target, what, time(NULL),

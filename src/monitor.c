@@ -54,6 +54,7 @@ static const struct mon_dispatch {
 	{ MSG_MON_AUTH_CODE,		MS_PASSWORD_OK,	monauth_code },
 	{ MSG_MON_TARGETS,		MS_AUTHED,	monauth_targets },
 	{ MSG_MON_AUTHZ,		MS_AUTHED,	monauth_authz },
+	{ MSG_MON_PERMS,		MS_AUTHED,	monauth_perms },
 	{ MSG_MON_HOSTKEY,		MS_AUTHZ,	monauth_hostkey },
 	{ MSG_MON_CRED,			MS_HOSTKEY_OK,	monauth_cred },
 	{ MSG_MON_REQUEST,		MS_AUTHED,	monreq_file },

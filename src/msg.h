@@ -45,8 +45,8 @@ enum msg_type {
 	MSG_MON_TARGETS,	/* request: the targets this user may pick */
 	MSG_MON_TARGET,		/* name, protocol, status text, open now */
 	MSG_MON_TARGETS_END,
-	MSG_MON_AUTHZ,		/* target, "shell" | "exec" | "sftp" */
-	MSG_MON_AUTHZ_RESULT,	/* ok, message, account, window end */
+	MSG_MON_AUTHZ,		/* target, "shell" | "exec" | "sftp" | "forward" */
+	MSG_MON_AUTHZ_RESULT,	/* ok, message, account, window end, PT_FWD_* */
 	MSG_MON_HOSTKEY,	/* key type, base64 blob, SHA256 fingerprint */
 	MSG_MON_HOSTKEY_RESULT,	/* ok, message */
 	MSG_MON_CRED,		/* request: how to log in to the target */
@@ -60,6 +60,8 @@ enum msg_type {
 	MSG_MON_CUT,		/* monitor -> session: end now, with this text */
 	MSG_MON_WINDOW,		/* monitor -> session: window end, text */
 	MSG_MON_STATS,		/* session -> monitor: bytes in, bytes out */
+	MSG_MON_PERMS,		/* target named at login: what it allows */
+	MSG_MON_PERMS_RESULT,	/* PT_FWD_* */
 	/* parent -> monitor */
 	MSG_MON_RELOAD,		/* SIGHUP: read the policies again */
 	/* session -> parent */

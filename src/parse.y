@@ -127,7 +127,7 @@ static void	 set_facility(const char *);
 static void	 set_timezone(char **, const char *);
 static void	 include_glob(const char *);
 static void	 hostkey_add(const char *);
-static void	 unsupported_yes(const char *);
+static int	 forwarding_parse(const char *);
 static void	 listen_add(const char *, int, int);
 static int	 duration_parse(const char *);
 static void	 min_free_set(const char *);
@@ -427,23 +427,19 @@ accessopts	: WINDOW EVERY days STRING	{ window_add($3, $4); }
 			if ($2 != -1)
 				cur_access->ac_sftp = $2;
 		}
-		| FORWARDING yesno		{
-			if ($2 != -1)
-				cur_access->ac_forwarding = $2;
-			if ($2 == 1)
-				unsupported_yes("forwarding");
+		| FORWARDING STRING		{
+			int	 fw = forwarding_parse($2);
+
+			if (fw != -1)
+				cur_access->ac_forwarding = fw;
 		}
 		| AGENT yesno			{
 			if ($2 != -1)
 				cur_access->ac_agent = $2;
-			if ($2 == 1)
-				unsupported_yes("agent");
 		}
 		| X11 yesno			{
 			if ($2 != -1)
 				cur_access->ac_x11 = $2;
-			if ($2 == 1)
-				unsupported_yes("x11");
 		}
 		;
 
@@ -1336,18 +1332,22 @@ listen_add(const char *host, int port, int proto)
 
 /* ---- values ------------------------------------------------------------- */
 
-/*
- * Granted in the policy, not yet carried by the relay: say so, since the
- * vendor will still be refused (nothing is opened that is not enforced).
- */
-static void
-unsupported_yes(const char *what)
+/* forwarding yes | no | local | remote: which of ssh -L and -R. */
+static int
+forwarding_parse(const char *s)
 {
-	log_warnx("%s:%d: warning: \"%s yes\" is not supported by this "
-	    "version of Portier: %s requests stay refused", file->name,
-	    tok_line, what, what);
+	if (strcmp(s, "no") == 0)
+		return 0;
+	if (strcmp(s, "local") == 0)
+		return PT_FWD_LOCAL;
+	if (strcmp(s, "remote") == 0)
+		return PT_FWD_REMOTE;
+	if (strcmp(s, "yes") == 0)
+		return PT_FWD_LOCAL | PT_FWD_REMOTE;
+	conf_error("\"%s\": use yes, no, local (ssh -L) or remote (ssh -R)",
+	    s);
+	return -1;
 }
-
 
 static int
 duration_check(int64_t secs)

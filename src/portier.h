@@ -79,6 +79,15 @@ struct pt_cidr {
 };
 TAILQ_HEAD(pt_cidrs, pt_cidr);
 
+/*
+ * What a session may forward besides its own channel, as the monitor
+ * tells the session process (MSG_MON_PERMS_RESULT, MSG_MON_AUTHZ_RESULT).
+ */
+#define PT_FWD_LOCAL		0x01	/* ssh -L: direct-tcpip channels */
+#define PT_FWD_REMOTE		0x02	/* ssh -R: tcpip-forward */
+#define PT_FWD_AGENT		0x04	/* ssh -A */
+#define PT_FWD_X11		0x08	/* ssh -X, -Y */
+
 /* What one vendor may do on one target. */
 struct pt_access {
 	TAILQ_ENTRY(pt_access)	 ac_entry;
@@ -88,7 +97,7 @@ struct pt_access {
 	int			 ac_approval_max;	/* seconds */
 	int			 ac_emergency_max;	/* seconds, 0: no emergency path */
 	int			 ac_sftp;
-	int			 ac_forwarding;
+	int			 ac_forwarding;	/* PT_FWD_LOCAL | PT_FWD_REMOTE */
 	int			 ac_agent;
 	int			 ac_x11;
 	const char		*ac_file;
@@ -441,6 +450,7 @@ int	monauth_password(struct msession *, struct msg_in *);
 int	monauth_code(struct msession *, struct msg_in *);
 int	monauth_targets(struct msession *, struct msg_in *);
 int	monauth_authz(struct msession *, struct msg_in *);
+int	monauth_perms(struct msession *, struct msg_in *);
 int	monauth_hostkey(struct msession *, struct msg_in *);
 int	monauth_cred(struct msession *, struct msg_in *);
 /* What the policy and the grants say of USER on TARGET now. */

@@ -103,7 +103,7 @@ bq_flush(struct bq *q, ssh_channel out, int is_stderr)
 			break;
 		bq_pop(q, (size_t)m);
 		/* Counted as delivered, for portierctl sessions. */
-		if (out == F.f_uch)
+		if (ssh_channel_get_session(out) == F.f_up)
 			F.f_bytes_in += m;
 		else
 			F.f_bytes_out += m;
@@ -277,6 +277,7 @@ sshf_kbdint(struct sshf *f, ssh_message m)
 		ssh_message_auth_reply_success(m, 0);
 		log_info("session %s: %s logged in", f->f_s->s_sid,
 		    f->f_login);
+		sshf_fwd_perms(f);
 		break;
 	case AUTH_FAIL:
 		sshf_refuse(f, m, text);
@@ -312,22 +313,19 @@ sshf_message(ssh_session sess, ssh_message m, void *arg)
 		ssh_message_reply_default(m);
 		return 0;
 	case SSH_REQUEST_CHANNEL_OPEN:
-		/* direct-tcpip (-L), x11, agent: not without a policy. */
+	case SSH_REQUEST_GLOBAL:
+		/* ssh -L, -D, -R: as the policy says (session-ssh-fwd.c). */
+		if (f->f_authed && sshf_fwd_message(f, m))
+			return 0;
+		/* x11, agent channels from a vendor: never. */
 		log_info("session %s: refused a %s channel", f->f_s->s_sid,
 		    ssh_message_subtype(m) == SSH_CHANNEL_DIRECT_TCPIP ?
 		    "port forwarding" : "non-session");
 		session_record(f->f_s, 'm', "refused: port forwarding", 24);
 		ssh_message_reply_default(m);
 		return 0;
-	case SSH_REQUEST_GLOBAL:
-		/* tcpip-forward (-R) */
-		log_info("session %s: refused a global request (remote "
-		    "forwarding)", f->f_s->s_sid);
-		session_record(f->f_s, 'm', "refused: remote forwarding", 26);
-		ssh_message_reply_default(m);
-		return 0;
 	case SSH_REQUEST_CHANNEL:
-		/* x11-req (-X), auth-agent-req (-A), and the rest. */
+		/* x11-req (-X) and the rest; allowed ones have callbacks. */
 		log_info("session %s: refused a channel request (%s)",
 		    f->f_s->s_sid, ssh_message_subtype(m) ==
 		    SSH_CHANNEL_REQUEST_X11 ? "X11 forwarding" :
@@ -574,7 +572,7 @@ sshf_channel_open(ssh_session sess, void *arg)
 	struct sshf	*f = arg;
 
 	/* One session channel per connection, after the login. */
-	if (!f->f_authed || f->f_dch != NULL)
+	if (!f->f_authed || f->f_dch != NULL || f->f_req == REQ_FORWARD)
 		return NULL;
 	f->f_dch = ssh_channel_new(sess);
 	memset(&f->f_dcb, 0, sizeof(f->f_dcb));
@@ -588,6 +586,7 @@ sshf_channel_open(ssh_session sess, void *arg)
 	f->f_dcb.channel_exec_request_function = d_exec;
 	f->f_dcb.channel_subsystem_request_function = d_subsystem;
 	f->f_dcb.channel_signal_function = d_signal;
+	sshf_fwd_channel(f, &f->f_dcb);
 	ssh_callbacks_init(&f->f_dcb);
 	ssh_set_channel_callbacks(f->f_dch, &f->f_dcb);
 	return f->f_dch;
@@ -652,7 +651,8 @@ sshf_authz(struct sshf *f)
 	m_add_str(m, f->f_target);
 	/* What for: the policy may allow a shell and refuse file transfer. */
 	m_add_str(m, f->f_req == REQ_SUBSYSTEM ? "sftp" :
-	    f->f_req == REQ_EXEC ? "exec" : "shell");
+	    f->f_req == REQ_EXEC ? "exec" :
+	    f->f_req == REQ_FORWARD ? "forward" : "shell");
 	f->f_state = SS_AUTHZ;
 	msgchan_send(f->f_s->s_monitor, m);
 }
@@ -683,7 +683,7 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 {
 	struct sshf	*f = &F;
 	char		 text[512], account[PT_NAME_MAX];
-	uint32_t	 ok;
+	uint32_t	 ok, fwd;
 	int64_t		 end, amax, emax;
 
 	switch (mi->mi_type) {
@@ -693,7 +693,8 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 		    m_get_u32(mi, &ok) == -1 ||
 		    m_get_str(mi, text, sizeof(text)) == -1 ||
 		    m_get_str(mi, account, sizeof(account)) == -1 ||
-		    m_get_i64(mi, &end) == -1 || m_end(mi) == -1)
+		    m_get_i64(mi, &end) == -1 || m_get_u32(mi, &fwd) == -1 ||
+		    m_end(mi) == -1)
 			return -1;
 		if (!ok) {
 			sshf_end(f, 1, text);
@@ -701,6 +702,7 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 		}
 		strlcpy(f->f_account, account, sizeof(f->f_account));
 		f->f_window_end = (time_t)end;
+		f->f_fwd_allow = fwd;
 		f->f_state = SS_UPSTREAM;
 		/* The parent may have been quicker than the monitor. */
 		if (f->f_upfd != -1 || f->f_upfd_err)
@@ -742,6 +744,7 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 }
 
 static int	sshf_connect(struct sshf *, int);
+static int	sshf_connected(struct sshf *);
 
 /* Both the monitor's yes and the parent's socket are here: connect. */
 static void
@@ -887,7 +890,6 @@ sshf_connect(struct sshf *f, int fd)
 {
 	int		 timeout = 10, no = 0, yes = 1, rc;
 	size_t		 i;
-	char		 text[256];
 
 	if ((f->f_up = ssh_new()) == NULL) {
 		close(fd);
@@ -918,6 +920,8 @@ sshf_connect(struct sshf *f, int fd)
 	}
 	if (sshf_hostkey(f) == -1 || sshf_login(f) == -1)
 		return -1;
+	if (f->f_req == REQ_FORWARD)
+		return sshf_connected(f);
 
 	f->f_uch = ssh_channel_new(f->f_up);
 	if (f->f_uch == NULL || ssh_channel_open_session(f->f_uch) != SSH_OK)
@@ -937,6 +941,7 @@ sshf_connect(struct sshf *f, int fd)
 	for (i = 0; i < f->f_nenv; i++)
 		(void)ssh_channel_request_env(f->f_uch, f->f_env[i].e_name,
 		    f->f_env[i].e_value);
+	sshf_fwd_upstream(f);
 	switch (f->f_req) {
 	case REQ_EXEC:
 		rc = ssh_channel_request_exec(f->f_uch, f->f_req_arg);
@@ -950,13 +955,31 @@ sshf_connect(struct sshf *f, int fd)
 	}
 	if (rc != SSH_OK)
 		goto fail;
+	return sshf_connected(f);
+fail:
+	log_warnx("session %s: %s: %s", f->f_s->s_sid, f->f_target,
+	    ssh_get_error(f->f_up));
+	sshf_end(f, 1, "The target refused the session request.");
+	return -1;
+}
+
+/* Logged in to the target and asked: from now on, non-blocking. */
+static int
+sshf_connected(struct sshf *f)
+{
+	char	 text[256];
+
+	if (f->f_req == REQ_FORWARD)
+		sshf_fwd_upstream(f);
 	ssh_set_blocking(f->f_up, 0);
 	ssh_event_add_session(f->f_sev, f->f_up);
 	snprintf(text, sizeof(text), "connected to %s as %s", f->f_target,
 	    f->f_account);
 	session_record(f->f_s, 'm', text, strlen(text));
 	/* What the vendor asked for, and the terminal's size, for replay. */
-	if (f->f_req == REQ_EXEC)
+	if (f->f_req == REQ_FORWARD)
+		snprintf(text, sizeof(text), "forwarding only (ssh -N)");
+	else if (f->f_req == REQ_EXEC)
 		snprintf(text, sizeof(text), "exec: %.200s", f->f_req_arg);
 	else if (f->f_req == REQ_SUBSYSTEM)
 		snprintf(text, sizeof(text), "subsystem: %.64s (not recorded "
@@ -970,11 +993,6 @@ sshf_connect(struct sshf *f, int fd)
 	}
 	log_info("session %s: %s %s", f->f_s->s_sid, f->f_login, text);
 	return 0;
-fail:
-	log_warnx("session %s: %s: %s", f->f_s->s_sid, f->f_target,
-	    ssh_get_error(f->f_up));
-	sshf_end(f, 1, "The target refused the session request.");
-	return -1;
 }
 
 /* ---- moving bytes ----------------------------------------------------------------- */
@@ -1016,6 +1034,10 @@ sshf_pump(struct sshf *f)
 	bq_flush(&f->f_qde, f->f_dch, 1);
 	if (f->f_state != SS_RELAY)
 		return;
+	if (f->f_req == REQ_FORWARD) {
+		sshf_fwd_pump(f);
+		return;
+	}
 	bq_flush(&f->f_qu, f->f_uch, 0);
 	sshf_drain(f, f->f_dch, &f->f_qu, 0, &f->f_d_pending,
 	    f->f_record_io);
@@ -1026,6 +1048,7 @@ sshf_pump(struct sshf *f)
 	bq_flush(&f->f_qu, f->f_uch, 0);
 	bq_flush(&f->f_qd, f->f_dch, 0);
 	bq_flush(&f->f_qde, f->f_dch, 1);
+	sshf_fwd_pump(f);
 
 	if (!f->f_u_eof_fwd && ssh_channel_is_eof(f->f_uch) &&
 	    f->f_qd.q_len == 0 && f->f_qde.q_len == 0 && !f->f_u_pending &&
@@ -1170,6 +1193,7 @@ sshf_tick(evutil_socket_t fd, short what, void *arg)
 		session_close(f->f_s, "login grace time over");
 		return;
 	}
+	sshf_fwd_tick(f, now);
 	if (f->f_state == SS_RELAY && now - f->f_stats_at >= SSHF_STATS_EVERY) {
 		m = m_create(MSG_MON_STATS, 0, -1);
 		m_add_i64(m, f->f_bytes_in);
@@ -1304,6 +1328,7 @@ sshf_close(struct session *s, const char *why)
 		sftplog_free(f->f_sftp);	/* what is still open, then */
 		f->f_sftp = NULL;
 	}
+	sshf_fwd_close(f);
 	/* The target first, then the vendor, who may read what we said. */
 	if (f->f_up != NULL) {
 		if (f->f_uch != NULL && ssh_channel_is_open(f->f_uch))

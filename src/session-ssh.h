@@ -8,6 +8,7 @@
 #define PORTIER_SESSION_SSH_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <libssh/libssh.h>
 #include <libssh/server.h>
@@ -65,6 +66,7 @@ enum sshf_req {
 	REQ_SHELL,
 	REQ_EXEC,
 	REQ_SUBSYSTEM,
+	REQ_FORWARD,	/* no session channel: ssh -N -L, forwarding only */
 };
 
 /* A bounded byte queue between the two channels. */
@@ -147,6 +149,10 @@ struct sshf {
 	}		 f_tally[2];	/* 0: vendor to target, 1: back */
 	int64_t		 f_bytes_in, f_bytes_out;
 	time_t		 f_stats_at;	/* last told to the monitor */
+
+	/* forwarding: PT_FWD_* of the target named at login, then final */
+	uint32_t	 f_fwd_early, f_fwd_allow;
+	struct fwdtab	*f_fwd;
 };
 
 /* session-ssh.c */
@@ -160,6 +166,15 @@ void	sshf_end(struct sshf *, int status, const char *text);
 void	sshf_authz(struct sshf *);
 /* Vendor input ('i'), target output ('o') or errors ('e') to record. */
 void	sshf_record_io(struct sshf *, char stream, const void *, size_t);
+
+/* session-ssh-fwd.c */
+void	sshf_fwd_perms(struct sshf *);
+void	sshf_fwd_channel(struct sshf *, struct ssh_channel_callbacks_struct *);
+int	sshf_fwd_message(struct sshf *, ssh_message);
+void	sshf_fwd_upstream(struct sshf *);
+void	sshf_fwd_pump(struct sshf *);
+void	sshf_fwd_tick(struct sshf *, time_t);
+void	sshf_fwd_close(struct sshf *);
 
 /* session-ssh-ask.c */
 void	sshf_menu(struct sshf *);

@@ -222,6 +222,7 @@ AllowUsers ptmaint ptmaintpw
 Subsystem sftp internal-sftp
 StrictModes no
 AcceptEnv LANG LC_*
+${TARGET_SSHD_EXTRA:-}
 SSHD
 	mkdir -p /run/sshd
 	/usr/sbin/sshd -f "$T/target/sshd_config" -E "$T/target/sshd.log"
@@ -288,7 +289,7 @@ vssh() {
 	PT_TOTP_SECRET=$(eval echo "\${PT_TOTP_SECRET_$u}") \
 	PT_TOTP_STATE="$T/totp-$u" \
 	SSH_ASKPASS="$top_srcdir/tests/integration/askpass.sh" \
-	SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	SSH_ASKPASS_REQUIRE=force DISPLAY="${DISPLAY:-:0}" \
 	ssh -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
 	    -o BatchMode=no -o NumberOfPasswordPrompts=1 -p "$PORT" "$@"
 }
@@ -306,7 +307,7 @@ vclient() {
 	PT_TOTP_SECRET=$(eval echo "\${PT_TOTP_SECRET_$u}") \
 	PT_TOTP_STATE="$T/totp-$u" \
 	SSH_ASKPASS="$top_srcdir/tests/integration/askpass.sh" \
-	SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	SSH_ASKPASS_REQUIRE=force DISPLAY="${DISPLAY:-:0}" \
 	"$tool" -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
 	    -o NumberOfPasswordPrompts=1 -P "$PORT" "$@"
 }

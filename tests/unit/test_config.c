@@ -459,6 +459,11 @@ static const struct parse_case parse_cases[] = {
 	  "vendor \"a\" {\n\taccess \"pacs-01\" {\n"
 	  "\t\tx11 maybe\n\t}\n}\n", NULL,
 	  "$D/portier.conf:7: \"maybe\": use yes or no" },
+	{ "forwarding", TARGET_OK
+	  "vendor \"a\" {\n\taccess \"pacs-01\" {\n"
+	  "\t\tforwarding dynamic\n\t}\n}\n", NULL,
+	  "$D/portier.conf:7: \"dynamic\": use yes, no, local (ssh -L) or "
+	  "remote (ssh -R)" },
 
 	/* Several errors in one run. */
 	{ "several errors", "foo\nlockout 1s\nbar\n", NULL,
@@ -668,6 +673,10 @@ test_policy(void **state)
 	    "\taddress \"lab.example\"\n"
 	    "\tprotocol rdp\n"
 	    "\taccount \"DOMAIN\\\\maint\"\n"
+	    "}\n"
+	    "target \"lab-ssh\" {\n"
+	    "\taddress \"lab.example\"\n"
+	    "\taccount \"maint\"\n"
 	    "}\n", 0644);
 	put("policies/vendors.conf",
 	    "vendor \"acme\" {\n"
@@ -687,6 +696,11 @@ test_policy(void **state)
 	    "\t}\n"
 	    "\taccess \"lab-rdp\" {\n"
 	    "\t\tsftp no\n"
+	    "\t}\n"
+	    "\taccess \"lab-ssh\" {\n"
+	    "\t\tforwarding local\n"
+	    "\t\tagent yes\n"
+	    "\t\tx11 yes\n"
 	    "\t}\n"
 	    "}\n"
 	    "vendor \"biolab\" {\n"
@@ -749,7 +763,7 @@ test_policy(void **state)
 	assert_int_equal(ac->ac_approval_max, 4 * 3600);
 	assert_int_equal(ac->ac_emergency_max, 3600);
 	assert_int_equal(ac->ac_sftp, 1);
-	assert_int_equal(ac->ac_forwarding, 1);
+	assert_int_equal(ac->ac_forwarding, PT_FWD_LOCAL | PT_FWD_REMOTE);
 	assert_int_equal(ac->ac_agent, 0);
 	assert_int_equal(ac->ac_x11, 0);
 	wn = TAILQ_FIRST(&ac->ac_windows);
@@ -776,6 +790,11 @@ test_policy(void **state)
 	assert_int_equal(ac->ac_forwarding, 0);
 	assert_true(TAILQ_EMPTY(&ac->ac_windows));
 	assert_null(config_access(vd, "pacs-02"));
+	ac = config_access(vd, "lab-ssh");
+	assert_non_null(ac);
+	assert_int_equal(ac->ac_forwarding, PT_FWD_LOCAL);
+	assert_int_equal(ac->ac_agent, 1);
+	assert_int_equal(ac->ac_x11, 1);
 
 	assert_string_equal(config_proto_name(PT_PROTO_SSH), "ssh");
 	assert_string_equal(config_proto_name(PT_PROTO_RDP), "rdp");
