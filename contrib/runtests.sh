@@ -34,6 +34,10 @@ openssl
 ssh-audit
 util-linux
 procps
+python3
+xvfb
+xauth
+x11-utils
 PKGS
 } | xargs apt-get install -y -qq >/dev/null
 
