@@ -40,6 +40,35 @@ decide_request(struct monctl *c, int64_t id, struct store_request *rq)
 	return 0;
 }
 
+/*
+ * A decision's store calls ended with RC inside the caller's
+ * transaction.  STORE_REFUSED (decided meanwhile, not an emergency, over
+ * already) is rolled back and answered with REFUSED; a store failure is
+ * answered; otherwise the audit row is written and all of it committed.
+ * 0 when committed, -1 when the administrator has been answered.
+ */
+static int
+decide_commit(struct monctl *c, int rc, const char *refused,
+    const char *event, const char *target, const char *session,
+    const char *audit)
+{
+	if (rc == STORE_REFUSED) {
+		store_tx_rollback(mon_store);
+		monctl_error(c, "%s", refused);
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		monctl_store_error(c);
+		return -1;
+	}
+	mon_audit(c->c_actor, event, target, NULL, session, audit);
+	if (store_tx_commit(mon_store) != STORE_OK) {
+		monctl_store_error(c);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 decide_approve(struct monctl *c, struct msg_in *mi)
 {
@@ -49,6 +78,7 @@ decide_approve(struct monctl *c, struct msg_in *mi)
 	struct pt_access	*ac = NULL;
 	struct msession		*ms;
 	char			 note[DECIDE_STR_MAX], text[1400], span[96];
+	char			 refused[128];
 	char			 max[16], clamp[96] = "";
 	int64_t			 id, from, duration;
 	time_t			 now = time(NULL), gs, ge;
@@ -94,22 +124,18 @@ decide_approve(struct monctl *c, struct msg_in *mi)
 
 	if (store_tx_begin(mon_store) != STORE_OK)
 		return monctl_store_error(c);
-	if ((rc = store_request_decide(mon_store, id, "approved", c->c_actor,
-	    note)) == STORE_REFUSED) {
-		store_tx_rollback(mon_store);
-		return monctl_error(c, "request #%lld was decided meanwhile",
-		    (long long)id);
-	}
-	if (rc != STORE_OK || store_grant_add(mon_store, &g) != STORE_OK)
-		return monctl_store_error(c);
+	rc = store_request_decide(mon_store, id, "approved", c->c_actor, note);
+	if (rc == STORE_OK)
+		rc = store_grant_add(mon_store, &g);
+	snprintf(refused, sizeof(refused), "request #%lld was decided "
+	    "meanwhile", (long long)id);
 	snprintf(text, sizeof(text), "request #%lld of %s, grant #%lld, %s%s%s",
 	    (long long)id, rq.rq_user, (long long)g.gr_id,
 	    monreq_span(rq.rq_user, g.gr_starts, g.gr_ends, span,
 	    sizeof(span)), note[0] != '\0' ? ": " : "", note);
-	mon_audit(c->c_actor, "request.approve", rq.rq_target, NULL,
-	    rq.rq_session[0] != '\0' ? rq.rq_session : NULL, text);
-	if (store_tx_commit(mon_store) != STORE_OK)
-		return monctl_store_error(c);
+	if (decide_commit(c, rc, refused, "request.approve", rq.rq_target,
+	    rq.rq_session[0] != '\0' ? rq.rq_session : NULL, text) == -1)
+		return 0;
 	monreq_notify("request.approve", &rq, &g, c->c_actor,
 	    note[0] != '\0' ? note : NULL);
 
@@ -130,6 +156,7 @@ decide_deny(struct monctl *c, struct msg_in *mi)
 	struct store_request	 rq;
 	struct msession		*ms;
 	char			 reason[DECIDE_STR_MAX], text[1400];
+	char			 refused[128];
 	int64_t			 id;
 	int			 rc;
 
@@ -143,20 +170,14 @@ decide_deny(struct monctl *c, struct msg_in *mi)
 		return 0;
 	if (store_tx_begin(mon_store) != STORE_OK)
 		return monctl_store_error(c);
-	if ((rc = store_request_decide(mon_store, id, "denied", c->c_actor,
-	    reason)) == STORE_REFUSED) {
-		store_tx_rollback(mon_store);
-		return monctl_error(c, "request #%lld is %s already",
-		    (long long)id, rq.rq_state);
-	}
-	if (rc != STORE_OK)
-		return monctl_store_error(c);
+	rc = store_request_decide(mon_store, id, "denied", c->c_actor, reason);
+	snprintf(refused, sizeof(refused), "request #%lld is %s already",
+	    (long long)id, rq.rq_state);
 	snprintf(text, sizeof(text), "request #%lld of %s: %s",
 	    (long long)id, rq.rq_user, reason);
-	mon_audit(c->c_actor, "request.deny", rq.rq_target, NULL,
-	    rq.rq_session[0] != '\0' ? rq.rq_session : NULL, text);
-	if (store_tx_commit(mon_store) != STORE_OK)
-		return monctl_store_error(c);
+	if (decide_commit(c, rc, refused, "request.deny", rq.rq_target,
+	    rq.rq_session[0] != '\0' ? rq.rq_session : NULL, text) == -1)
+		return 0;
 	monreq_notify("request.deny", &rq, NULL, c->c_actor, reason);
 	if ((ms = monreq_waiting(id)) != NULL) {
 		snprintf(text, sizeof(text), "Request #%lld was denied by "
@@ -174,6 +195,7 @@ decide_review(struct monctl *c, struct msg_in *mi)
 {
 	struct store_request	 rq;
 	char			 note[DECIDE_STR_MAX], text[1400];
+	char			 refused[128];
 	int64_t			 id;
 	int			 rc;
 
@@ -187,20 +209,14 @@ decide_review(struct monctl *c, struct msg_in *mi)
 		return 0;
 	if (store_tx_begin(mon_store) != STORE_OK)
 		return monctl_store_error(c);
-	if ((rc = store_request_review(mon_store, id, c->c_actor, note)) ==
-	    STORE_REFUSED) {
-		store_tx_rollback(mon_store);
-		return monctl_error(c, "request #%lld is no emergency waiting "
-		    "for review", (long long)id);
-	}
-	if (rc != STORE_OK)
-		return monctl_store_error(c);
+	rc = store_request_review(mon_store, id, c->c_actor, note);
+	snprintf(refused, sizeof(refused), "request #%lld is no emergency "
+	    "waiting for review", (long long)id);
 	snprintf(text, sizeof(text), "emergency request #%lld of %s: %s",
 	    (long long)id, rq.rq_user, note);
-	mon_audit(c->c_actor, "request.review", rq.rq_target, NULL, NULL,
-	    text);
-	if (store_tx_commit(mon_store) != STORE_OK)
-		return monctl_store_error(c);
+	if (decide_commit(c, rc, refused, "request.review", rq.rq_target,
+	    NULL, text) == -1)
+		return 0;
 	return monctl_ok(c, "emergency request #%lld reviewed", (long long)id);
 }
 
@@ -307,6 +323,7 @@ decide_revoke(struct monctl *c, struct msg_in *mi)
 {
 	struct store_grant	 g;
 	char			 reason[DECIDE_STR_MAX], text[1400];
+	char			 refused[128];
 	int64_t			 id;
 	int			 rc, n;
 
@@ -321,19 +338,14 @@ decide_revoke(struct monctl *c, struct msg_in *mi)
 		    (long long)id);
 	if (store_tx_begin(mon_store) != STORE_OK)
 		return monctl_store_error(c);
-	if ((rc = store_grant_revoke(mon_store, id, c->c_actor, reason)) ==
-	    STORE_REFUSED) {
-		store_tx_rollback(mon_store);
-		return monctl_error(c, "grant #%lld is revoked or over already",
-		    (long long)id);
-	}
-	if (rc != STORE_OK)
-		return monctl_store_error(c);
+	rc = store_grant_revoke(mon_store, id, c->c_actor, reason);
+	snprintf(refused, sizeof(refused), "grant #%lld is revoked or over "
+	    "already", (long long)id);
 	snprintf(text, sizeof(text), "grant #%lld of %s: %s", (long long)id,
 	    g.gr_user[0] != '\0' ? g.gr_user : g.gr_vendor, reason);
-	mon_audit(c->c_actor, "grant.revoke", g.gr_target, NULL, NULL, text);
-	if (store_tx_commit(mon_store) != STORE_OK)
-		return monctl_store_error(c);
+	if (decide_commit(c, rc, refused, "grant.revoke", g.gr_target, NULL,
+	    text) == -1)
+		return 0;
 	monreq_notify("grant.revoke", NULL, &g, c->c_actor, reason);
 	snprintf(text, sizeof(text), "Hospital IT revoked your access: %s",
 	    reason);

@@ -102,7 +102,7 @@ run_recordings_list(int argc, char **argv)
 	struct rec_row	*rows = NULL, *r;
 	struct msg_in	*mi;
 	struct msg	*m;
-	char		 dir[1024] = "", a[32], dur[16], hold[160];
+	char		 dir[1024] = "", a[32], dur[16];
 	const char	*check;
 	size_t		 n = 0, i;
 	int		 fd, bad = 0;
@@ -194,8 +194,7 @@ run_recordings_list(int argc, char **argv)
 		    r->target[0] ? r->target : "-", (long long)r->bytes, check,
 		    r->path);
 		if (r->hold_at != 0) {
-			snprintf(hold, sizeof(hold), "%s", r->hold_by);
-			printf("%16s held by %s: %s\n", "", hold,
+			printf("%16s held by %s: %s\n", "", r->hold_by,
 			    r->hold_reason);
 		}
 	}

@@ -76,28 +76,28 @@ store_recording_get(struct store *st, const char *sid,
 	return STORE_OK;
 }
 
-/* Step through a store_row() result. */
+struct sr_walker {
+	int	 (*w_cb)(const struct store_recording *, void *);
+	void	*w_arg;
+};
+
+static int
+sr_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct sr_walker	*w = arg;
+	struct store_recording	 sr;
+
+	sr_read(stmt, &sr);
+	return w->w_cb(&sr, w->w_arg);
+}
+
 static int
 sr_walk(struct store *st, sqlite3_stmt *stmt, int rc,
     int (*cb)(const struct store_recording *, void *), void *arg)
 {
-	struct store_recording	 sr;
-	int			 stop = 0;
+	struct sr_walker	 w = { cb, arg };
 
-	if (rc == STORE_NOENT)
-		return STORE_OK;
-	if (rc != STORE_OK)
-		return rc;
-	do {
-		sr_read(stmt, &sr);
-		stop = cb(&sr, arg);
-	} while (stop == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW);
-	sqlite3_finalize(stmt);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE)
-		return store_seterr(st, "recordings: %s", sqlite3_errstr(rc));
-	return STORE_OK;
+	return store_walk(st, stmt, rc, "recordings", sr_row, &w);
 }
 
 int

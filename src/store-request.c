@@ -159,28 +159,28 @@ store_request_review(struct store *st, int64_t id, const char *by,
 	return rc;
 }
 
-/* Step through the rest of a store_row() result. */
+struct rq_walker {
+	int	 (*w_cb)(const struct store_request *, void *);
+	void	*w_arg;
+};
+
+static int
+rq_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct rq_walker	*w = arg;
+	struct store_request	 rq;
+
+	rq_read(stmt, &rq);
+	return w->w_cb(&rq, w->w_arg);
+}
+
 static int
 rq_walk(struct store *st, sqlite3_stmt *stmt, int rc,
     int (*cb)(const struct store_request *, void *), void *arg)
 {
-	struct store_request	 rq;
-	int			 stop = 0;
+	struct rq_walker	 w = { cb, arg };
 
-	if (rc == STORE_NOENT)
-		return STORE_OK;
-	if (rc != STORE_OK)
-		return rc;
-	do {
-		rq_read(stmt, &rq);
-		stop = cb(&rq, arg);
-	} while (stop == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW);
-	sqlite3_finalize(stmt);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE)
-		return store_seterr(st, "requests: %s", sqlite3_errstr(rc));
-	return STORE_OK;
+	return store_walk(st, stmt, rc, "requests", rq_row, &w);
 }
 
 int
@@ -297,29 +297,31 @@ store_grant_revoke(struct store *st, int64_t id, const char *by,
 	return rc;
 }
 
+struct gr_walker {
+	int	 (*w_cb)(const struct store_grant *, void *);
+	void	*w_arg;
+};
+
+static int
+gr_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct gr_walker	*w = arg;
+	struct store_grant	 g;
+
+	gr_read(stmt, &g);
+	return w->w_cb(&g, w->w_arg);
+}
+
 int
 store_grant_list(struct store *st, int all, int64_t now,
     int (*cb)(const struct store_grant *, void *), void *arg)
 {
-	struct store_grant	 g;
-	sqlite3_stmt		*stmt;
-	int			 rc, stop = 0;
+	struct gr_walker	 w = { cb, arg };
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
 
 	rc = store_row(st, &stmt, "SELECT " GR_COLUMNS " FROM grants "
 	    "WHERE ?1 OR (revoked_at IS NULL AND ends > ?2) "
 	    "ORDER BY id DESC", "dI", all, now);
-	if (rc == STORE_NOENT)
-		return STORE_OK;
-	if (rc != STORE_OK)
-		return rc;
-	do {
-		gr_read(stmt, &g);
-		stop = cb(&g, arg);
-	} while (stop == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW);
-	sqlite3_finalize(stmt);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE)
-		return store_seterr(st, "grants: %s", sqlite3_errstr(rc));
-	return STORE_OK;
+	return store_walk(st, stmt, rc, "grants", gr_row, &w);
 }

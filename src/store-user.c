@@ -40,18 +40,13 @@ store_user_add(struct store *st, const char *name, const char *vendor,
 	return rc;
 }
 
-int
-store_user_get(struct store *st, const char *name, struct store_user *u)
-{
-	sqlite3_stmt	*stmt;
-	int		 rc;
+#define SU_COLUMNS	"name, vendor, full_name, created, disabled, " \
+			"locked_until, failures, lockouts_today, lockout_day"
 
+static void
+su_read(sqlite3_stmt *stmt, struct store_user *u)
+{
 	memset(u, 0, sizeof(*u));
-	rc = store_row(st, &stmt, "SELECT name, vendor, full_name, created, "
-	    "disabled, locked_until, failures, lockouts_today, lockout_day "
-	    "FROM users WHERE name = ?", "s", name);
-	if (rc != STORE_OK)
-		return rc;
 	store_col_str(stmt, 0, u->su_name, sizeof(u->su_name));
 	store_col_str(stmt, 1, u->su_vendor, sizeof(u->su_vendor));
 	store_col_str(stmt, 2, u->su_fullname, sizeof(u->su_fullname));
@@ -61,42 +56,50 @@ store_user_get(struct store *st, const char *name, struct store_user *u)
 	u->su_failures = sqlite3_column_int(stmt, 6);
 	u->su_lockouts_today = sqlite3_column_int(stmt, 7);
 	u->su_lockout_day = sqlite3_column_int(stmt, 8);
+}
+
+int
+store_user_get(struct store *st, const char *name, struct store_user *u)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	memset(u, 0, sizeof(*u));
+	rc = store_row(st, &stmt, "SELECT " SU_COLUMNS " FROM users "
+	    "WHERE name = ?", "s", name);
+	if (rc != STORE_OK)
+		return rc;
+	su_read(stmt, u);
 	sqlite3_finalize(stmt);
 	return STORE_OK;
+}
+
+struct su_walker {
+	int	 (*w_cb)(const struct store_user *, void *);
+	void	*w_arg;
+};
+
+static int
+su_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct su_walker	*w = arg;
+	struct store_user	 u;
+
+	su_read(stmt, &u);
+	return w->w_cb(&u, w->w_arg);
 }
 
 int
 store_user_list(struct store *st,
     int (*cb)(const struct store_user *, void *), void *arg)
 {
-	struct store_user u;
-	sqlite3		*db = store_db(st);
-	sqlite3_stmt	*stmt;
-	int		 rc, stop = 0;
+	struct su_walker	 w = { cb, arg };
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT name, vendor, full_name, created, "
-	    "disabled, locked_until, failures, lockouts_today, lockout_day "
-	    "FROM users ORDER BY vendor, name", -1, &stmt, NULL) != SQLITE_OK)
-		return store_seterr(st, "users: %s", sqlite3_errmsg(db));
-	while (stop == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		memset(&u, 0, sizeof(u));
-		store_col_str(stmt, 0, u.su_name, sizeof(u.su_name));
-		store_col_str(stmt, 1, u.su_vendor, sizeof(u.su_vendor));
-		store_col_str(stmt, 2, u.su_fullname, sizeof(u.su_fullname));
-		u.su_created = sqlite3_column_int64(stmt, 3);
-		u.su_disabled = sqlite3_column_int(stmt, 4);
-		u.su_locked_until = sqlite3_column_int64(stmt, 5);
-		u.su_failures = sqlite3_column_int(stmt, 6);
-		u.su_lockouts_today = sqlite3_column_int(stmt, 7);
-		u.su_lockout_day = sqlite3_column_int(stmt, 8);
-		stop = cb(&u, arg);
-	}
-	sqlite3_finalize(stmt);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE)
-		return store_seterr(st, "users: %s", sqlite3_errmsg(db));
-	return STORE_OK;
+	rc = store_row(st, &stmt, "SELECT " SU_COLUMNS " FROM users "
+	    "ORDER BY vendor, name", "");
+	return store_walk(st, stmt, rc, "users", su_row, &w);
 }
 
 int

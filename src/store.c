@@ -195,6 +195,32 @@ store_row(struct store *st, sqlite3_stmt **stmtp, const char *sql,
 	return rc;
 }
 
+/*
+ * Step through the rest of a store_row() result (RC is what it
+ * returned), handing each row to ROW until it returns non-zero, which is
+ * then returned.  No row is STORE_OK.  WHAT names the table in errors.
+ */
+int
+store_walk(struct store *st, sqlite3_stmt *stmt, int rc, const char *what,
+    int (*row)(sqlite3_stmt *, void *), void *arg)
+{
+	int	 stop = 0;
+
+	if (rc == STORE_NOENT)
+		return STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	do {
+		stop = row(stmt, arg);
+	} while (stop == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW);
+	sqlite3_finalize(stmt);
+	if (stop != 0)
+		return stop;
+	if (rc != SQLITE_DONE)
+		return store_seterr(st, "%s: %s", what, sqlite3_errstr(rc));
+	return STORE_OK;
+}
+
 /* An UPDATE ... RETURNING is complete once stepped to its end. */
 int
 store_row_done(struct store *st, sqlite3_stmt *stmt)

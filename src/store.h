@@ -341,6 +341,10 @@ int	 store_run(struct store *, int *changes, const char *sql,
 /* One row (a SELECT, an UPDATE ... RETURNING) left in *STMT to read. */
 int	 store_row(struct store *, struct sqlite3_stmt **, const char *sql,
 	    const char *fmt, ...);
+/* Each remaining row of a store_row() result to ROW, until non-zero. */
+int	 store_walk(struct store *, struct sqlite3_stmt *, int rc,
+	    const char *what, int (*row)(struct sqlite3_stmt *, void *),
+	    void *);
 /* Read a store_row() statement to its end and finalize it. */
 int	 store_row_done(struct store *, struct sqlite3_stmt *);
 /* One row's first column, as an integer. */
