@@ -388,7 +388,7 @@ fwd_pump_one(struct sshf *f, struct fwd *fw)
 		if (!fw->fw_closed[i] && !ssh_channel_is_closed(fw->fw_ch[i]))
 			continue;
 		/* Side i is gone: the other gets what is left, then ends. */
-		if (fw->fw_q[i].q_len == 0 ||
+		if ((fw->fw_q[i].q_len == 0 && !fw->fw_pending[i]) ||
 		    !ssh_channel_is_open(fw->fw_ch[!i])) {
 			fwd_end(f, fw, "");
 			return 1;

@@ -64,6 +64,8 @@ wait_for 5 sh -c "'$PY' '$ECHO' client $SVC 1 >/dev/null"
 
 # fwd_up PORT: until the vendor's ssh listens on PORT.
 fwd_up() { wait_for 30 sh -c "'$PY' '$ECHO' client $1 1 >/dev/null 2>&1"; }
+# echoes PORT NBYTES: NBYTES there and back through PORT, intact.
+echoes() { "$PY" "$ECHO" client "$1" "$2" | grep -q "^echo $2 "; }
 # stop_bg PID: a vssh started with &: its ssh, then the subshell.
 stop_bg() {
 	pkill -TERM -P "$1" 2>/dev/null || true
@@ -78,13 +80,11 @@ vssh ptjdoe -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$SVC" \
 L=$!
 pids="$pids $L"
 check "ssh -L: the forwarded port answers" fwd_up "$LPORT"
-out=$("$PY" "$ECHO" client "$LPORT" 20000000 2>&1)
-check "ssh -L: 20 MB go to the target's service and back intact ($out)" \
-    sh -c "echo \"\$1\" | grep -q '^echo 20000000 '" _ "$out"
+check "ssh -L: 20 MB go to the target's service and back intact" echoes "$LPORT" 20000000
 # Three at once, each whole.
 for i in 1 2 3; do "$PY" "$ECHO" client "$LPORT" 3000000 >"$T/L$i.out" 2>&1 & done
 wait_for 60 sh -c "[ \$(cat '$T'/L[123].out 2>/dev/null | grep -c '^echo 3000000 ') -eq 3 ]" || true
-check "ssh -L: three connections at once, each intact" \
+check "ssh -L: three connections at once, each intact ($(cat "$T"/L[123].out | tr '\n' ' '))" \
     sh -c "[ \$(cat '$T'/L[123].out | grep -c '^echo 3000000 ') -eq 3 ]"
 stop_bg "$L"
 wait_for 10 sh -c "grep -rqs 'forward #2 closed' '$T/var/recordings'" || true
@@ -134,9 +134,7 @@ vssh ptasmith -o ExitOnForwardFailure=yes -L "$LPORT2:127.0.0.1:$SVC" \
 L=$!
 pids="$pids $L"
 fwd_up "$LPORT2" || true
-out=$("$PY" "$ECHO" client "$LPORT2" 100000 2>&1)
-check "ssh -L under \"forwarding local\" works ($out)" \
-    sh -c "echo \"\$1\" | grep -q '^echo 100000 '" _ "$out"
+check "ssh -L under \"forwarding local\" works" echoes "$LPORT2" 100000
 stop_bg "$L"
 
 # ---- ssh -N: forwarding only, no shell ---------------------------------------
@@ -147,13 +145,9 @@ vssh ptjdoe -N -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$SVC" \
 L=$!
 pids="$pids $L"
 check "ssh -N -L: the forwarded port answers" fwd_up "$LPORT"
-out=$("$PY" "$ECHO" client "$LPORT" 5000000 2>&1)
-check "ssh -N -L: 5 MB there and back intact ($out)" \
-    sh -c "echo \"\$1\" | grep -q '^echo 5000000 '" _ "$out"
+check "ssh -N -L: 5 MB there and back intact" echoes "$LPORT" 5000000
 # The target's sshd listens on 127.0.0.1 here: the test can dial it.
-out=$("$PY" "$ECHO" client "$RPORT" 100000 2>&1)
-check "ssh -N -R: the port on the target leads to the vendor's side ($out)" \
-    sh -c "echo \"\$1\" | grep -q '^echo 100000 '" _ "$out"
+check "ssh -N -R: the port on the target leads to the vendor's side" echoes "$RPORT" 100000
 check "portierctl sessions lists the forwarding-only session" \
     sh -c "'$PORTIERCTL' sessions | grep -q ptjdoe"
 stop_bg "$L"
@@ -168,9 +162,7 @@ vssh ptjdoe -N -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$VSVC" \
 L=$!
 pids="$pids $L"
 check "ssh -N -R alone: the target's port opens" fwd_up "$RPORT"
-out=$("$PY" "$ECHO" client "$RPORT" 100000 2>&1)
-check "ssh -N -R alone: it leads to the vendor's side ($out)" \
-    sh -c "echo \"\$1\" | grep -q '^echo 100000 '" _ "$out"
+check "ssh -N -R alone: it leads to the vendor's side" echoes "$RPORT" 100000
 stop_bg "$L"
 
 # ---- ssh -A -------------------------------------------------------------------
