@@ -5,8 +5,9 @@
  * A session logs in to its target with the target's key without ever
  * holding it: libssh in the session talks the agent protocol over a
  * socketpair whose other end is here.  The agent answers two requests,
- * list identities and sign, for the one Ed25519 key the policy's account
- * uses; anything else, or anything malformed, ends the agent.  A session
+ * list identities and sign, for the one key the policy's account uses
+ * (Ed25519, ECDSA, or RSA signing with SHA-256 or SHA-512, never SHA-1);
+ * anything else, or anything malformed, ends the agent.  A session
  * that is compromised can ask for signatures during its own session, for
  * its own target, and nothing more: the key cannot leave the monitor.
  */
@@ -20,7 +21,14 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libssh/libssh.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
 
 #include "portier.h"
 
@@ -31,12 +39,27 @@
 #define AGENT_IDS_ANSWER	12
 #define AGENT_SIGN_REQUEST	13
 #define AGENT_SIGN_RESPONSE	14
+#define AGENT_RSA_SHA2_256	0x02	/* sign request flags */
+#define AGENT_RSA_SHA2_512	0x04
+
+#define AGENT_BLOB_MAX		2048	/* an RSA 8192 public key fits */
+#define AGENT_SIG_MAX		1100	/* and its signature */
+
+enum agent_kind {
+	AK_ED25519,
+	AK_RSA,
+	AK_ECDSA,
+};
 
 struct monagent {
 	int		 ma_fd;
 	struct event	*ma_ev;
 	EVP_PKEY	*ma_key;
-	uint8_t		 ma_pub[32];
+	enum agent_kind	 ma_kind;
+	const EVP_MD	*ma_md;		/* ECDSA: the curve's hash */
+	char		 ma_alg[32];	/* ECDSA: the key type name */
+	uint8_t		 ma_blob[AGENT_BLOB_MAX];	/* the public key */
+	size_t		 ma_bloblen;
 	uint8_t		 ma_in[AGENT_MAX_PACKET + 4];
 	size_t		 ma_inlen;
 };
@@ -106,15 +129,73 @@ wr_str(uint8_t *p, const void *s, size_t n)
 	return p + n;
 }
 
-/* string "ssh-ed25519", string pub: the public key blob (51 bytes) */
-static size_t
-agent_pubblob(struct monagent *ma, uint8_t *out)
-{
-	uint8_t	*p = out;
+/* ---- RSA from its OpenSSH private fields ---------------------------------- */
 
-	p = wr_str(p, "ssh-ed25519", 11);
-	p = wr_str(p, ma->ma_pub, 32);
-	return (size_t)(p - out);
+static BIGNUM *
+rd_bn(struct rd *r)
+{
+	const uint8_t	*p;
+	size_t		 n;
+
+	if ((p = rd_str(r, &n)) == NULL || n > 2048)
+		return NULL;
+	return BN_bin2bn(p, (int)n, NULL);
+}
+
+/*
+ * mpint n, e, d, iqmp, p, q: OpenSSL wants the CRT exponents too,
+ * d mod (p - 1) and d mod (q - 1).
+ */
+static int
+agent_rsa_key(struct monagent *ma, struct rd *r)
+{
+	BIGNUM		*bn[8] = { NULL };	/* n e d iqmp p q dmp1 dmq1 */
+	BIGNUM		*t = NULL;
+	BN_CTX		*bctx = NULL;
+	OSSL_PARAM_BLD	*bld = NULL;
+	OSSL_PARAM	*params = NULL;
+	EVP_PKEY_CTX	*pctx = NULL;
+	int		 i, rc = -1;
+
+	for (i = 0; i < 6; i++)
+		if ((bn[i] = rd_bn(r)) == NULL)
+			goto out;
+	if ((bctx = BN_CTX_new()) == NULL || (t = BN_new()) == NULL ||
+	    (bn[6] = BN_new()) == NULL || (bn[7] = BN_new()) == NULL ||
+	    !BN_sub(t, bn[4], BN_value_one()) ||
+	    !BN_mod(bn[6], bn[2], t, bctx) ||
+	    !BN_sub(t, bn[5], BN_value_one()) ||
+	    !BN_mod(bn[7], bn[2], t, bctx))
+		goto out;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn[0]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn[1]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, bn[2]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, bn[4]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, bn[5]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    bn[6]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+	    bn[7]) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	    bn[3]) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &ma->ma_key, EVP_PKEY_KEYPAIR,
+	    params) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(pctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_CTX_free(bctx);
+	BN_clear_free(t);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	return rc;
 }
 
 /* ---- the OpenSSH private key format, unencrypted Ed25519 only ------------- */
@@ -127,9 +208,9 @@ agent_parse_key(struct monagent *ma, const char *text)
 	const char	*b, *e;
 	char		*b64 = NULL;
 	uint8_t		*raw = NULL;
-	size_t		 i, n = 0, rawlen = 0, len, publen, privlen;
-	const uint8_t	*s, *pub, *priv;
-	struct rd	 r, pr;
+	size_t		 i, n = 0, rawlen = 0, len, publen, privlen, bloblen;
+	const uint8_t	*s, *pub, *priv, *blob;
+	struct rd	 r, pr, save;
 	int		 rc = -1, dlen;
 
 	if ((b = strstr(text, begin)) == NULL ||
@@ -157,28 +238,184 @@ agent_parse_key(struct monagent *ma, const char *text)
 	r.p += 15;
 	if (!rd_streq(&r, "none") || !rd_streq(&r, "none") ||
 	    rd_str(&r, &len) == NULL || len != 0 || rd_u32(&r) != 1 ||
-	    rd_str(&r, &len) == NULL || (s = rd_str(&r, &len)) == NULL ||
-	    r.err)
+	    (blob = rd_str(&r, &bloblen)) == NULL ||
+	    (s = rd_str(&r, &len)) == NULL || r.err)
 		goto out;
 	pr.p = s;
 	pr.end = s + len;
 	pr.err = 0;
-	if (rd_u32(&pr) != rd_u32(&pr) || !rd_streq(&pr, "ssh-ed25519") ||
+	if (rd_u32(&pr) != rd_u32(&pr) || pr.err)
+		goto out;
+	save = pr;
+	if (rd_streq(&save, "ssh-rsa")) {
+		if (bloblen <= sizeof(ma->ma_blob) &&
+		    agent_rsa_key(ma, &save) == 0) {
+			/* The public key blob: the file's, as ssh-keygen made. */
+			ma->ma_kind = AK_RSA;
+			memcpy(ma->ma_blob, blob, bloblen);
+			ma->ma_bloblen = bloblen;
+			rc = 0;
+		}
+		goto out;
+	}
+	if (!rd_streq(&pr, "ssh-ed25519") ||
 	    (pub = rd_str(&pr, &publen)) == NULL || publen != 32 ||
 	    (priv = rd_str(&pr, &privlen)) == NULL || privlen != 64 ||
 	    memcmp(priv + 32, pub, 32) != 0 || pr.err)
 		goto out;
-	memcpy(ma->ma_pub, pub, 32);
 	ma->ma_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
 	    priv, 32);
-	if (ma->ma_key != NULL)
+	if (ma->ma_key != NULL) {
+		/* string "ssh-ed25519", string pub */
+		ma->ma_kind = AK_ED25519;
+		ma->ma_bloblen = (size_t)(wr_str(wr_str(ma->ma_blob,
+		    "ssh-ed25519", 11), pub, 32) - ma->ma_blob);
 		rc = 0;
+	}
 out:
 	if (raw != NULL)
 		freezero(raw, rawlen + 1);
 	if (b64 != NULL)
 		freezero(b64, (size_t)(e - b) + 1);
 	return rc;
+}
+
+/*
+ * ECDSA keys: libssh reads the OpenSSH format and gives the key back as
+ * PEM, which OpenSSL signs with; the public key blob is the one libssh
+ * makes, as the target will see it.  (libssh 0.10 does not give RSA keys
+ * back as PEM: agent_rsa_key() builds those.)
+ */
+static int
+agent_parse_other(struct monagent *ma, const char *text)
+{
+	ssh_key		 sk = NULL;
+	char		*pem = NULL, *b64 = NULL;
+	uint8_t		 raw[AGENT_BLOB_MAX + 3];
+	BIO		*bio = NULL;
+	struct rd	 r;
+	const uint8_t	*alg;
+	size_t		 n, alglen;
+	int		 dlen, rc = -1;
+
+	if (ssh_pki_import_privkey_base64(text, NULL, NULL, NULL, &sk) !=
+	    SSH_OK)
+		return -1;
+	switch (ssh_key_type(sk)) {
+	case SSH_KEYTYPE_ECDSA_P256:
+	case SSH_KEYTYPE_ECDSA_P384:
+	case SSH_KEYTYPE_ECDSA_P521:
+		ma->ma_kind = AK_ECDSA;
+		break;
+	default:
+		goto out;
+	}
+	if (ssh_pki_export_pubkey_base64(sk, &b64) != SSH_OK ||
+	    (n = strlen(b64)) == 0 || n % 4 != 0 || n / 4 * 3 > sizeof(raw) ||
+	    (dlen = EVP_DecodeBlock(raw, (uint8_t *)b64, (int)n)) < 0)
+		goto out;
+	ma->ma_bloblen = (size_t)dlen - (b64[n - 1] == '=') -
+	    (b64[n - 2] == '=');
+	if (ma->ma_bloblen > sizeof(ma->ma_blob))
+		goto out;
+	memcpy(ma->ma_blob, raw, ma->ma_bloblen);
+	r.p = ma->ma_blob;
+	r.end = ma->ma_blob + ma->ma_bloblen;
+	r.err = 0;
+	if ((alg = rd_str(&r, &alglen)) == NULL ||
+	    alglen >= sizeof(ma->ma_alg))
+		goto out;
+	memcpy(ma->ma_alg, alg, alglen);
+	ma->ma_alg[alglen] = '\0';
+	if (ma->ma_kind == AK_ECDSA)
+		ma->ma_md = strstr(ma->ma_alg, "nistp256") ? EVP_sha256() :
+		    strstr(ma->ma_alg, "nistp384") ? EVP_sha384() :
+		    EVP_sha512();
+	if (ssh_pki_export_privkey_base64(sk, NULL, NULL, NULL, &pem) !=
+	    SSH_OK || (bio = BIO_new_mem_buf(pem, -1)) == NULL)
+		goto out;
+	if ((ma->ma_key = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+	    NULL)) != NULL)
+		rc = 0;
+out:
+	BIO_free(bio);
+	if (pem != NULL)
+		freezero(pem, strlen(pem));
+	ssh_string_free_char(b64);
+	ssh_key_free(sk);
+	return rc;
+}
+
+/* An SSH mpint of a non-negative BIGNUM: BN_bn2mpi's format. */
+static uint8_t *
+wr_mpint(uint8_t *p, const BIGNUM *bn)
+{
+	return p + BN_bn2mpi(bn, p);
+}
+
+/*
+ * Sign DATA as the target expects; the signature blob (string algorithm,
+ * string signature) into OUT.  0, or -1 for a failure answer.
+ */
+static int
+agent_sign(struct monagent *ma, uint32_t flags, const uint8_t *data,
+    size_t dlen, uint8_t *out, size_t *outlen)
+{
+	uint8_t		 sig[AGENT_SIG_MAX], inner[2 * 72];
+	const uint8_t	*der = sig;
+	const BIGNUM	*er, *es;
+	const EVP_MD	*md = NULL;
+	const char	*alg;
+	size_t		 siglen = sizeof(sig), innerlen = 0;
+	EVP_MD_CTX	*ctx;
+	ECDSA_SIG	*esig;
+	int		 ok;
+
+	switch (ma->ma_kind) {
+	case AK_ED25519:
+		alg = "ssh-ed25519";
+		break;
+	case AK_RSA:
+		/* SHA-1 ("ssh-rsa") is refused: no flag, no signature. */
+		if (flags & AGENT_RSA_SHA2_512) {
+			alg = "rsa-sha2-512";
+			md = EVP_sha512();
+		} else if (flags & AGENT_RSA_SHA2_256) {
+			alg = "rsa-sha2-256";
+			md = EVP_sha256();
+		} else
+			return -1;
+		break;
+	default:
+		alg = ma->ma_alg;
+		md = ma->ma_md;
+		break;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestSignInit(ctx, NULL, md, NULL, ma->ma_key) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, data, dlen) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	if (ma->ma_kind == AK_ECDSA) {
+		/* DER (r, s) to string(mpint r, mpint s). */
+		if ((esig = d2i_ECDSA_SIG(NULL, &der, (long)siglen)) == NULL)
+			return -1;
+		ECDSA_SIG_get0(esig, &er, &es);
+		ok = BN_num_bytes(er) <= 67 && BN_num_bytes(es) <= 67;
+		if (ok)
+			innerlen = (size_t)(wr_mpint(wr_mpint(inner, er), es) -
+			    inner);
+		ECDSA_SIG_free(esig);
+		if (!ok)
+			return -1;
+		memcpy(sig, inner, innerlen);
+		siglen = innerlen;
+	}
+	*outlen = (size_t)(wr_str(wr_str(out, alg, strlen(alg)), sig,
+	    siglen) - out);
+	return 0;
 }
 
 /* ---- the protocol --------------------------------------------------------- */
@@ -212,48 +449,37 @@ agent_failure(struct monagent *ma)
 static int
 agent_request(struct monagent *ma, const uint8_t *pkt, size_t len)
 {
-	uint8_t		 out[512], blob[64], sig[64], *p;
-	size_t		 bloblen, klen, dlen, siglen = sizeof(sig);
+	uint8_t		 out[AGENT_BLOB_MAX + AGENT_SIG_MAX + 64], *p;
+	size_t		 klen, dlen, siglen;
 	const uint8_t	*k, *data;
 	struct rd	 r = { pkt + 1, pkt + len, 0 };
-	EVP_MD_CTX	*ctx;
-	int		 ok;
+	uint32_t	 flags;
 
-	bloblen = agent_pubblob(ma, blob);
 	switch (pkt[0]) {
 	case AGENT_REQUEST_IDS:
 		if (len != 1)
 			return -1;
 		out[4] = AGENT_IDS_ANSWER;
 		p = wr_u32(out + 5, 1);
-		p = wr_str(p, blob, bloblen);
+		p = wr_str(p, ma->ma_blob, ma->ma_bloblen);
 		p = wr_str(p, "portier", 7);
 		wr_u32(out, (uint32_t)(p - out - 4));
 		return agent_send(ma, out, (size_t)(p - out));
 	case AGENT_SIGN_REQUEST:
 		k = rd_str(&r, &klen);
 		data = rd_str(&r, &dlen);
-		(void)rd_u32(&r);		/* flags: none apply */
+		flags = rd_u32(&r);
 		if (r.err || r.p != r.end)
 			return -1;
-		if (klen != bloblen || memcmp(k, blob, bloblen) != 0)
+		if (klen != ma->ma_bloblen || memcmp(k, ma->ma_blob, klen) != 0)
 			return agent_failure(ma);
-		if ((ctx = EVP_MD_CTX_new()) == NULL)
-			return agent_failure(ma);
-		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL,
-		    ma->ma_key) == 1 &&
-		    EVP_DigestSign(ctx, sig, &siglen, data, dlen) == 1 &&
-		    siglen == 64;
-		EVP_MD_CTX_free(ctx);
-		if (!ok)
+		/* string signature, after the header and its length */
+		if (agent_sign(ma, flags, data, dlen, out + 9, &siglen) == -1)
 			return agent_failure(ma);
 		out[4] = AGENT_SIGN_RESPONSE;
-		/* string signature = string "ssh-ed25519", string sig */
-		p = wr_u32(out + 5, 4 + 11 + 4 + 64);
-		p = wr_str(p, "ssh-ed25519", 11);
-		p = wr_str(p, sig, 64);
-		wr_u32(out, (uint32_t)(p - out - 4));
-		return agent_send(ma, out, (size_t)(p - out));
+		wr_u32(out + 5, (uint32_t)siglen);
+		wr_u32(out, (uint32_t)(siglen + 5));
+		return agent_send(ma, out, siglen + 9);
 	default:
 		return agent_failure(ma);
 	}
@@ -301,9 +527,10 @@ monagent_new(const char *key_text, int *session_fd)
 	int		 sp[2];
 
 	ma = xcalloc(1, sizeof(*ma));
-	if (agent_parse_key(ma, key_text) == -1) {
+	if (agent_parse_key(ma, key_text) == -1 &&
+	    agent_parse_other(ma, key_text) == -1) {
 		log_warnx("agent: the target key is not an unencrypted "
-		    "OpenSSH Ed25519 key");
+		    "Ed25519, ECDSA or RSA OpenSSH key");
 		free(ma);
 		return NULL;
 	}

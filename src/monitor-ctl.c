@@ -620,6 +620,7 @@ monctl_cred_set(struct monctl *c, struct msg_in *mi)
 	char			 aad[2 * STORE_NAME_MAX + 16], reason[192];
 	char			 full[sizeof(reason) + 32];
 	char			 fp[STORE_FP_MAX + 1], *text = NULL;
+	char			*pub = NULL, why[192];
 	const char		*what;
 	const uint8_t		*secret;
 	uint8_t			 key[VAULT_KEY_LEN], *sealed = NULL, *old;
@@ -684,13 +685,15 @@ monctl_cred_set(struct monctl *c, struct msg_in *mi)
 			    "OpenSSH private key without one");
 			goto done;
 		}
-		if (ssh_key_type(sk) != SSH_KEYTYPE_ED25519) {
-			rc = monctl_error(c, "this is a %s key; target keys "
-			    "must be Ed25519 for now (the signing side supports "
-			    "Ed25519 only): make one with ssh-keygen -t ed25519 "
-			    "and install its public key for %s on %s",
-			    ssh_key_type_to_char(ssh_key_type(sk)), account,
-			    target);
+		/* What a vendor's key must be, the target's must be too. */
+		if (ssh_pki_export_pubkey_base64(sk, &pub) != SSH_OK) {
+			rc = monctl_error(c, "the key's public half cannot be "
+			    "derived");
+			goto done;
+		}
+		if (monctl_pubkey_check(sk, pub, why, sizeof(why)) != NULL) {
+			rc = monctl_error(c, "%s; install the new key's public "
+			    "half for %s on %s", why, account, target);
 			goto done;
 		}
 		monctl_fingerprint(sk, fp, sizeof(fp));
@@ -750,6 +753,7 @@ monctl_cred_set(struct monctl *c, struct msg_in *mi)
 done:
 	if (text != NULL)
 		freezero(text, len + 1);
+	ssh_string_free_char(pub);
 	ssh_key_free(sk);
 	free(sealed);
 	return rc;

@@ -185,11 +185,13 @@ ssh-keygen -q -t ed25519 -N "" -C "portier@pacs-01" -f "$T/pacs_ed25519"
 ssh-keygen -q -t rsa -b 3072 -N "" -f "$T/pacs_rsa"
 ssh-keygen -q -t ed25519 -N "a passphrase" -f "$T/pacs_locked"
 kfp=$(ssh-keygen -l -E sha256 -f "$T/pacs_ed25519.pub" | awk '{print $2}')
+run credrsa "$CTL" target credential set pacs-01 maint --key "$T/pacs_rsa"
+check "an RSA 3072 key is taken ($(cat "$T/credrsa.out"))" [ "$rc" = 0 ]
+run credrsa2k "$CTL" target credential set pacs-01 maint --key "$T/jdoe_rsa2048"
+check "an RSA 2048 key is refused, naming the minimum ($(cat "$T/credrsa2k.out"))" \
+    sh -c "[ $rc = 1 ] && grep -q '3072 at least' '$T/credrsa2k.out'"
 run credkey "$CTL" target credential set pacs-01 maint --key "$T/pacs_ed25519"
 check "target credential set --key with an Ed25519 key succeeds ($(cat "$T/credkey.out"))" [ "$rc" = 0 ]
-run credrsa "$CTL" target credential set pacs-01 maint --key "$T/pacs_rsa"
-check "an RSA key is refused, naming Ed25519 ($(cat "$T/credrsa.out"))" \
-    sh -c "[ $rc = 1 ] && grep -q 'Ed25519' '$T/credrsa.out'"
 run credlocked "$CTL" target credential set pacs-01 maint --key "$T/pacs_locked"
 check "a passphrase-protected key is refused" \
     sh -c "[ $rc = 1 ] && grep -q 'passphrase' '$T/credlocked.out'"

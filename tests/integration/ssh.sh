@@ -58,6 +58,23 @@ vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'kill -TERM $$' >/dev/null 2>&1 && rc=0 || 
 check "a command killed by a signal reports like direct ssh ($rc = $drc)" [ "$rc" = "$drc" ]
 out=$(vssh ptjdoe ptjdoe@lab-01@127.0.0.1 'id -un' 2>&1)
 check "a password credential logs in too ($out)" [ "$out" = ptmaintpw ]
+# RSA and ECDSA keys in the vault: the monitor's agent signs with them
+# (RSA with SHA-2: OpenSSH 8.8 and later refuse SHA-1 signatures).
+for kt in rsa ecdsa; do
+	case $kt in rsa) bits=3072 ;; ecdsa) bits=384 ;; esac
+	ssh-keygen -q -t "$kt" -b "$bits" -N "" -C "vault-only $kt key" \
+	    -f "$T/target/maint_$kt"
+	cat "$T/target/maint_$kt.pub" >> "$T/target/authorized_keys"
+	"$PORTIERCTL" target credential set pacs-01 ptmaint \
+	    --key "$T/target/maint_$kt" >/dev/null
+	out=$(vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'id -un' 2>&1) || true
+	check "an $kt $bits key in the vault logs in to the target ($out)" \
+	    [ "$out" = ptmaint ]
+done
+check "the target saw an RSA and an ECDSA key" sh -c \
+    "grep -q 'Accepted publickey for ptmaint.* RSA ' '$T/target/sshd.log' &&
+     grep -q 'Accepted publickey for ptmaint.* ECDSA ' '$T/target/sshd.log'"
+"$PORTIERCTL" target credential set pacs-01 ptmaint --key "$T/target/maint_key" >/dev/null
 out=$(vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'echo out; echo err >&2' 2>"$T/err")
 check "stdout and stderr stay apart" [ "$out" = out -a "$(cat "$T/err")" = err ]
 
