@@ -755,6 +755,15 @@ msgchan_new(struct event_base *base, int fd, const char *name,
 int
 msgchan_send(struct msgchan *mc, struct msg *m)
 {
+	if (msgchan_queue(mc, m) == -1)
+		return -1;
+	msgchan_push(mc);
+	return mc->mc_dead ? -1 : 0;
+}
+
+int
+msgchan_queue(struct msgchan *mc, struct msg *m)
+{
 	if (mc->mc_dead) {
 		m_free(m);
 		return -1;
@@ -770,9 +779,16 @@ msgchan_send(struct msgchan *mc, struct msg *m)
 	}
 	TAILQ_INSERT_TAIL(&mc->mc_queue, m, m_entry);
 	mc->mc_queued += m->m_len;
-	if (TAILQ_FIRST(&mc->mc_queue) == m)
+	return 0;
+}
+
+void
+msgchan_push(struct msgchan *mc)
+{
+	/* A pending write event means the socket is full: it will run. */
+	if (!mc->mc_dead && !TAILQ_EMPTY(&mc->mc_queue) &&
+	    !event_pending(mc->mc_wev, EV_WRITE, NULL))
 		msgchan_writecb(mc->mc_fd, EV_WRITE, mc);
-	return mc->mc_dead ? -1 : 0;
 }
 
 void

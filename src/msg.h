@@ -68,7 +68,7 @@ enum msg_type {
 	MSG_SESS_READY,		/* sandboxed and serving */
 	/* session -> recorder */
 	MSG_REC_OPEN,		/* sid, metadata */
-	MSG_REC_DATA,		/* stream, time offset, bytes */
+	MSG_REC_DATA,		/* (stream, time offset, bytes) 1 or more */
 	MSG_REC_CLOSE,		/* reason */
 	MSG_REC_FAIL,		/* recorder -> session: reason; fail closed */
 	/* recorder <-> parent */
@@ -217,6 +217,13 @@ struct msgchan	*msgchan_new(struct event_base *, int fd, const char *name,
 		    void *arg);
 /* Queues the message (takes it); -1 if the peer is dead or too slow. */
 int		 msgchan_send(struct msgchan *, struct msg *);
+/*
+ * Queues the message (takes it) without writing it yet: msgchan_push()
+ * writes, so that a burst of messages wakes the peer once; -1 as above.
+ */
+int		 msgchan_queue(struct msgchan *, struct msg *);
+/* Write what is queued, without blocking; the rest when it can. */
+void		 msgchan_push(struct msgchan *);
 /* Write what is queued, blocking; for a process about to exit. */
 void		 msgchan_flush(struct msgchan *);
 void		 msgchan_free(struct msgchan *);

@@ -354,18 +354,21 @@ rec_data(struct rsession *rs, struct msg_in *mi)
 	const uint8_t	*p;
 	size_t		 len;
 
-	if (m_get_u32(mi, &stream) == -1 || m_get_i64(mi, &us) == -1 ||
-	    m_get_data(mi, &p, &len) == -1 || m_end(mi) == -1)
-		return -1;
-	/* "x" lines are the recorder's own: a session cannot write one. */
-	if (!rs->rs_opened || us < 0 ||
-	    (stream != 'i' && stream != 'o' && stream != 'm' &&
-	    stream != 'r'))
-		return -1;
-	rec_event_head(rs, us, (char)stream);
-	rec_json(rs, p, len);
-	rec_out(rs, "\"]\n", 3);
-	return 0;
+	/* One event or more, in order: the session sends them in batches. */
+	do {
+		if (m_get_u32(mi, &stream) == -1 ||
+		    m_get_i64(mi, &us) == -1 || m_get_data(mi, &p, &len) == -1)
+			return -1;
+		/* "x" lines are the recorder's own: not a session's. */
+		if (!rs->rs_opened || us < 0 ||
+		    (stream != 'i' && stream != 'o' && stream != 'm' &&
+		    stream != 'r'))
+			return -1;
+		rec_event_head(rs, us, (char)stream);
+		rec_json(rs, p, len);
+		rec_out(rs, "\"]\n", 3);
+	} while (mi->mi_p != mi->mi_end);
+	return m_end(mi);
 }
 
 static int	rec_session_message(struct rsession *, struct msg_in *);

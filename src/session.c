@@ -59,27 +59,67 @@ session_elapsed_us(struct session *s)
 	    (now.tv_nsec - s->s_t0.tv_nsec) / 1000;
 }
 
+/* The events gathered so far, behind what is already queued. */
+static void
+session_rec_queue(struct session *s)
+{
+	struct msg	*m = s->s_rec_batch;
+
+	if (m == NULL)
+		return;
+	s->s_rec_batch = NULL;
+	if (msgchan_queue(s->s_recorder, m) == -1)
+		session_close(s, "recording unavailable");
+}
+
+static void
+session_rec_push(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+
+	session_rec_queue(s);
+	msgchan_push(s->s_recorder);
+}
+
+/*
+ * Events go to the recorder several to a message, each with the time it
+ * happened, a moment later (SESSION_REC_DELAY_US) or as soon as
+ * SESSION_REC_BATCH bytes wait: in a terminal session every keystroke and
+ * every echo would otherwise be a message of its own and wake the
+ * recorder twice per round trip, on the CPUs the relay needs.  A write
+ * that fails still ends the session (the channel's closed callback).
+ */
 void
 session_record(struct session *s, char stream, const void *data, size_t len)
 {
+	static const struct timeval	 delay = { 0, SESSION_REC_DELAY_US };
 	const uint8_t	*p = data;
-	struct msg	*m;
 	size_t		 n;
 
 	/* Split so that every message stays well under MSG_MAX_SIZE. */
 	while (len > 0) {
-		n = len > 32768 ? 32768 : len;
-		m = m_create(MSG_REC_DATA, 0, -1);
-		m_add_u32(m, (uint32_t)(unsigned char)stream);
-		m_add_i64(m, session_elapsed_us(s));
-		m_add_data(m, p, n);
-		if (msgchan_send(s->s_recorder, m) == -1) {
+		n = len > SESSION_REC_CHUNK ? SESSION_REC_CHUNK : len;
+		if (s->s_rec_batch != NULL &&
+		    s->s_rec_batch->m_len + n > SESSION_REC_BATCH)
+			session_rec_queue(s);
+		if (s->s_recorder->mc_dead) {
 			session_close(s, "recording unavailable");
 			return;
 		}
+		if (s->s_rec_batch == NULL)
+			s->s_rec_batch = m_create(MSG_REC_DATA, 0, -1);
+		m_add_u32(s->s_rec_batch, (uint32_t)(unsigned char)stream);
+		m_add_i64(s->s_rec_batch, session_elapsed_us(s));
+		m_add_data(s->s_rec_batch, p, n);
 		p += n;
 		len -= n;
 	}
+	if (s->s_rec_batch != NULL &&
+	    s->s_rec_batch->m_len >= SESSION_REC_BATCH) {
+		session_rec_queue(s);
+		msgchan_push(s->s_recorder);
+	} else if (!evtimer_pending(s->s_rec_timer, NULL))
+		evtimer_add(s->s_rec_timer, &delay);
 }
 
 void
@@ -93,6 +133,7 @@ session_close(struct session *s, const char *why)
 	log_info("session %s: %s", s->s_sid, why);
 	if (s->s_front->sf_close != NULL)
 		s->s_front->sf_close(s, why);
+	session_rec_queue(s);
 	if (!s->s_recorder->mc_dead && !s->s_rec_closed) {
 		s->s_rec_closed = 1;
 		m = m_create(MSG_REC_CLOSE, 0, -1);
@@ -240,6 +281,9 @@ session_run(struct pt_config *cf, struct session_args *sa)
 	    session_recorder_dispatch, session_chan_closed, s);
 	s->s_parent = msgchan_new(s->s_base, sa->sa_parent, "parent",
 	    session_parent_dispatch, session_chan_closed, s);
+	if ((s->s_rec_timer = evtimer_new(s->s_base, session_rec_push,
+	    s)) == NULL)
+		fatalx("session %s: evtimer_new", s->s_sid);
 
 	m = m_create(MSG_MON_HELLO, 0, -1);
 	m_add_str(m, s->s_sid);
@@ -257,6 +301,7 @@ session_run(struct pt_config *cf, struct session_args *sa)
 
 	s->s_front->sf_start(s);
 	event_base_dispatch(s->s_base);
+	session_rec_queue(s);
 	msgchan_flush(s->s_recorder);
 	msgchan_flush(s->s_monitor);
 	_exit(0);

@@ -11,6 +11,7 @@
 
 #include <time.h>
 
+struct msg;
 struct msgchan;
 struct msg_in;
 struct event_base;
@@ -40,6 +41,8 @@ struct session {
 	struct msgchan			*s_monitor;
 	struct msgchan			*s_recorder;
 	struct msgchan			*s_parent;
+	struct msg			*s_rec_batch;	/* not queued yet */
+	struct event			*s_rec_timer;	/* queues it */
 	int				 s_fd;		/* the vendor */
 	int				 s_closing;
 	int				 s_rec_closed;
@@ -50,10 +53,14 @@ struct session {
 };
 
 #define SESSION_CALL_TIMEOUT	60	/* seconds: PAM may be slow */
+/* Recording events wait this long to go out together... */
+#define SESSION_REC_DELAY_US	2000
+/* ...unless a message holds this much; with a chunk, under MSG_MAX_SIZE. */
+#define SESSION_REC_BATCH	(24 * 1024)
+#define SESSION_REC_CHUNK	(32 * 1024)
 
 extern const struct session_front session_front_ssh;	/* session-ssh.c */
 
-struct msg;
 enum msg_type;
 /*
  * A question libssh makes us answer at once: send M (if not NULL) and
