@@ -186,6 +186,9 @@ fwd_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 	struct bq	*q = &fw->fw_q[side];
 	size_t		 n;
 
+	if (c != fw->fw_ch[0] && c != fw->fw_ch[1])
+		return (int)len;	/* not this pair's (cannot happen) */
+
 	n = len < fwd_room(q) ? len : fwd_room(q);
 	if (n > 0)
 		bq_push(q, data, n);
@@ -208,7 +211,8 @@ fwd_close(ssh_session sess, ssh_channel c, void *arg)
 {
 	struct fwd	*fw = arg;
 
-	fw->fw_closed[c == fw->fw_ch[1]] = 1;
+	if (c == fw->fw_ch[0] || c == fw->fw_ch[1])
+		fw->fw_closed[c == fw->fw_ch[1]] = 1;
 }
 
 static void
@@ -304,6 +308,12 @@ fwd_end(struct sshf *f, struct fwd *fw, const char *why)
 		    why);
 	for (i = 0; i < 2; i++) {
 		if (fw->fw_ch[i] != NULL) {
+			/*
+			 * libssh keeps a channel until the peer's close comes:
+			 * its callbacks must not reach this slot's next pair.
+			 */
+			ssh_remove_channel_callbacks(fw->fw_ch[i],
+			    &fw->fw_cb[i]);
 			if (ssh_channel_is_open(fw->fw_ch[i]))
 				ssh_channel_close(fw->fw_ch[i]);
 			ssh_channel_free(fw->fw_ch[i]);

@@ -430,8 +430,9 @@ def report(argv):
 
     # 5. recording
     print()
-    print(f"5. RECORDING  Portier records every exec and shell session (no switch to turn it off);")
-    print(f"   sftp is relayed unrecorded.  Recording size = bytes of the asciicast file / bytes sent.")
+    print(f"5. RECORDING  Portier records every session (no switch to turn it off): a shell whole,")
+    print(f"   an exec's first MiB each way plus the size and SHA-256 of all of it, sftp as a transfer")
+    print(f"   log (each file's size and SHA-256).  Recording size = asciicast bytes / bytes sent.")
     print(f"   {'data':<24}{'path':<9}{'median MB/s':>12}{'/ ssh -J':>10}{'/ direct':>10}{'rec. B/B':>10}{'rec. done':>11}")
     recsum, extras = [], []
     for kind, label in (("bulk", "zeros: exec head -c"), ("text", "text: exec cat base64"),
@@ -444,7 +445,7 @@ def report(argv):
                for m in MODES}
         if kind != "bulk":
             rj = ratio(med["portier"], med["jump"])
-            extras.append((f"5. {'text, recorded' if kind == 'text' else 'sftp, unrecorded'}",
+            extras.append((f"5. {'text, recorded' if kind == 'text' else 'sftp, transfer log'}",
                            "Portier / ssh -J", fmt(rj, ".2f"), "none", f"{fmt(med['portier'])} MB/s"))
         for m in MODES:
             extra = ""

@@ -22,8 +22,8 @@
 #   CIPHERS="chacha20-poly1305@openssh.com aes128-gcm@openssh.com"
 #   TEXT_MIB=256        text (base64) transfer, for the recording figures
 #   TEXT_RUNS=3
-#   SFTP_RUNS=3         sftp download of BULK_MIB (Portier does not record
-#                       sftp: the relay without the recorder); 0 skips
+#   SFTP_RUNS=3         sftp download of BULK_MIB (Portier keeps a transfer
+#                       log, not the bytes); 0 skips
 #   LAT_N=1000 LAT_RUNS=5 LAT_WARMUP=50   pty echo round trips
 #   CONN_RUNS=15        `ssh host true` per mode
 #   MEM_K=10            idle interactive sessions per mode
@@ -494,7 +494,7 @@ if [ "$SFTP_RUNS" -gt 0 ]; then
 	truncate -s "$BYTES" "$T/zero.dat"
 	chmod 644 "$T/zero.dat"
 	cat "$T/zero.dat" > /dev/null	# in the page cache before the first run
-	note "# 5. sftp: get of a $BULK_MIB MiB file to /dev/null (Portier does not record sftp); $SFTP_RUNS runs per mode ($(cipher_tag "$FIRST_CIPHER"))"
+	note "# 5. sftp: get of a $BULK_MIB MiB file to /dev/null (Portier keeps its transfer log); $SFTP_RUNS runs per mode ($(cipher_tag "$FIRST_CIPHER"))"
 	CFG="$T/client/ssh_config.$(cipher_tag "$FIRST_CIPHER")"
 	for r in $(seq 1 "$SFTP_RUNS"); do
 		printf '#   run %s:' "$r"
