@@ -201,12 +201,6 @@ fwd_data(ssh_session sess, ssh_channel c, void *data, uint32_t len,
 }
 
 static void
-fwd_eof(ssh_session sess, ssh_channel c, void *arg)
-{
-	/* Seen by ssh_channel_is_eof() in the pump. */
-}
-
-static void
 fwd_close(ssh_session sess, ssh_channel c, void *arg)
 {
 	struct fwd	*fw = arg;
@@ -223,7 +217,6 @@ fwd_callbacks(struct fwd *fw, int side)
 	memset(cb, 0, sizeof(*cb));
 	cb->userdata = fw;
 	cb->channel_data_function = fwd_data;
-	cb->channel_eof_function = fwd_eof;
 	cb->channel_close_function = fwd_close;
 	ssh_callbacks_init(cb);
 	ssh_set_channel_callbacks(fw->fw_ch[side], cb);
@@ -345,12 +338,6 @@ fwd_drain(struct fwd *fw, int i)
 	}
 }
 
-static void
-fwd_flush(struct fwd *fw, int i)
-{
-	bq_flush(&fw->fw_q[i], fw->fw_ch[!i], 0);
-}
-
 /* Move one pair's bytes; 1 when it is over. */
 static int
 fwd_pump_one(struct sshf *f, struct fwd *fw)
@@ -381,9 +368,9 @@ fwd_pump_one(struct sshf *f, struct fwd *fw)
 		fwd_opened(f, fw);
 	}
 	for (i = 0; i < 2; i++) {
-		fwd_flush(fw, i);
+		bq_flush(&fw->fw_q[i], fw->fw_ch[!i], 0);
 		fwd_drain(fw, i);
-		fwd_flush(fw, i);
+		bq_flush(&fw->fw_q[i], fw->fw_ch[!i], 0);
 	}
 	for (i = 0; i < 2; i++) {
 		/* Side i said EOF and all it sent has gone on: pass it. */

@@ -318,10 +318,9 @@ sshf_message(ssh_session sess, ssh_message m, void *arg)
 		if (f->f_authed && sshf_fwd_message(f, m))
 			return 0;
 		/* x11, agent channels from a vendor: never. */
-		log_info("session %s: refused a %s channel", f->f_s->s_sid,
-		    ssh_message_subtype(m) == SSH_CHANNEL_DIRECT_TCPIP ?
-		    "port forwarding" : "non-session");
-		session_record(f->f_s, 'm', "refused: port forwarding", 24);
+		log_info("session %s: refused a non-session channel or "
+		    "request", f->f_s->s_sid);
+		session_record(f->f_s, 'm', "refused: forwarding", 19);
 		ssh_message_reply_default(m);
 		return 0;
 	case SSH_REQUEST_CHANNEL:
