@@ -126,6 +126,8 @@ sandbox_apply(enum sandbox_kind kind)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
 		    SCMP_SYS(connect), 0);
 	}
+	/* Every thread gets the filter (a session's hashing thread). */
+	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc != 0)
 		fatalx("sandbox: cannot build the filter");
 	if (seccomp_load(ctx) != 0)

@@ -27,9 +27,9 @@
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "portier.h"
+#include "digest.h"
 #include "msg.h"
 #include "session.h"
 #include "session-ssh.h"
@@ -432,18 +432,9 @@ d_env(ssh_session sess, ssh_channel c, const char *name, const char *value,
 static void
 sshf_tally_start(struct sshf *f)
 {
-	int	 i;
-
 	f->f_exec_data = 1;
-	for (i = 0; i < 2; i++) {
-		f->f_tally[i].t_md = EVP_MD_CTX_new();
-		if (f->f_tally[i].t_md != NULL &&
-		    EVP_DigestInit_ex(f->f_tally[i].t_md, EVP_sha256(),
-		    NULL) != 1) {
-			EVP_MD_CTX_free(f->f_tally[i].t_md);
-			f->f_tally[i].t_md = NULL;
-		}
-	}
+	f->f_tally[0].t_md = digest_new();
+	f->f_tally[1].t_md = digest_new();
 }
 
 static void
@@ -479,8 +470,10 @@ sshf_record_io(struct sshf *f, char stream, const void *p, size_t n)
 		keep = t->t_bytes >= SSHF_EXEC_REC ? 0 :
 		    n < SSHF_EXEC_REC - t->t_bytes ? n :
 		    SSHF_EXEC_REC - t->t_bytes;
-		if (t->t_md != NULL)
-			EVP_DigestUpdate(t->t_md, p, n);
+		if (t->t_md != NULL && digest_update(t->t_md, p, n) == -1) {
+			digest_free(t->t_md);
+			t->t_md = NULL;
+		}
 		t->t_bytes += n;
 	}
 	if (keep > 0)
@@ -493,9 +486,9 @@ sshf_tally_end(struct sshf *f)
 {
 	static const char *what[2] = { "exec input", "exec output" };
 	struct sshf_tally	*t;
-	uint8_t			 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, j;
-	char			 hex[2 * EVP_MAX_MD_SIZE + 1], text[256];
+	uint8_t			 md[DIGEST_LEN];
+	unsigned int		 j;
+	char			 hex[2 * DIGEST_LEN + 1], text[256];
 	int			 i;
 
 	if (!f->f_exec_data)
@@ -504,11 +497,10 @@ sshf_tally_end(struct sshf *f)
 	for (i = 0; i < 2; i++) {
 		t = &f->f_tally[i];
 		hex[0] = '\0';
-		if (t->t_md != NULL &&
-		    EVP_DigestFinal_ex(t->t_md, md, &mdlen) == 1)
-			for (j = 0; j < mdlen; j++)
+		if (t->t_md != NULL && digest_final(t->t_md, md) == 0)
+			for (j = 0; j < DIGEST_LEN; j++)
 				snprintf(hex + 2 * j, 3, "%02x", md[j]);
-		EVP_MD_CTX_free(t->t_md);
+		digest_free(t->t_md);
 		t->t_md = NULL;
 		if (t->t_bytes == 0 && i == 0)
 			continue;

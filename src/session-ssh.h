@@ -14,6 +14,8 @@
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
 
+struct digest;
+
 #define SSHF_KEX_TIMEOUT	30	/* seconds for the key exchange */
 #define SSHF_LOGIN_GRACE	120	/* seconds from connect to login */
 #define SSHF_MAX_TRIES		6	/* password or code answers */
@@ -145,7 +147,7 @@ struct sshf {
 	struct sftplog	*f_sftp;	/* sftp: a transfer log instead */
 	struct sshf_tally {
 		uint64_t	 t_bytes;
-		void		*t_md;	/* EVP_MD_CTX: SHA-256 of it all */
+		struct digest	*t_md;	/* SHA-256 of it all */
 	}		 f_tally[2];	/* 0: vendor to target, 1: back */
 	int64_t		 f_bytes_in, f_bytes_out;
 	time_t		 f_stats_at;	/* last told to the monitor */

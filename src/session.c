@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "portier.h"
+#include "digest.h"
 #include "msg.h"
 #include "session.h"
 
@@ -273,6 +274,10 @@ session_run(struct pt_config *cf, struct session_args *sa)
 		fatalx("session %s: signal", s->s_sid);
 
 	proc_drop_privs(cf, cf->cf_chroot);
+	/* Before the sandbox, whose filter then binds this thread too. */
+	if (digest_worker_start() == -1)
+		log_warnx("session %s: no hashing thread: exec and sftp "
+		    "data are hashed in the relay", s->s_sid);
 	sandbox_apply(SANDBOX_SESSION);
 
 	s->s_monitor = msgchan_new(s->s_base, sa->sa_monitor, "monitor",

@@ -17,9 +17,9 @@
  * it cannot follow ends the log with a line saying so, never the relay:
  * the caller keeps relaying whatever this returns.
  *
- * Library-like: calls EMIT with lines, never logs, no I/O.  Only
- * EVP_sha256() is used from OpenSSL, which needs no file once loaded,
- * so the parser runs in the session's sandbox.
+ * Library-like: calls EMIT with lines, never logs, no I/O.  Hashing
+ * goes through digest.c (SHA-256 from OpenSSL, which needs no file once
+ * loaded), so the parser runs in the session's sandbox.
  */
 #include "config.h"
 
@@ -33,6 +33,7 @@
 #include <openssl/evp.h>
 
 #include "portier.h"
+#include "digest.h"
 #include "sftplog.h"
 
 /* Packet types (draft-ietf-secsh-filexfer-02, section 3). */
@@ -79,7 +80,7 @@
 
 /* One direction of a transfer in an open file. */
 struct side {
-	EVP_MD_CTX	*sd_ctx;
+	struct digest	*sd_ctx;
 	uint64_t	 sd_bytes;
 	uint64_t	 sd_start;	/* offset of the first WRITE or DATA */
 	uint64_t	 sd_next;	/* the offset that would continue */
@@ -359,15 +360,8 @@ file_find(struct sftplog *sl, const uint8_t *h, size_t hlen)
 static int
 side_begin(struct side *sd, uint64_t off, uint64_t len)
 {
-	if (sd->sd_ctx == NULL) {
-		if ((sd->sd_ctx = EVP_MD_CTX_new()) == NULL)
-			return -1;
-		if (!EVP_DigestInit_ex(sd->sd_ctx, EVP_sha256(), NULL)) {
-			EVP_MD_CTX_free(sd->sd_ctx);
-			sd->sd_ctx = NULL;
-			return -1;
-		}
-	}
+	if (sd->sd_ctx == NULL && (sd->sd_ctx = digest_new()) == NULL)
+		return -1;
 	if (!sd->sd_started) {
 		sd->sd_started = 1;
 		sd->sd_start = off;
@@ -382,16 +376,16 @@ side_report(struct sftplog *sl, const char *verb, const char *name,
     struct side *sd, const char *ops, const char *why)
 {
 	static const char	 hexd[] = "0123456789abcdef";
-	char			 line[SFTPLOG_LINE], hex[2 * EVP_MAX_MD_SIZE + 1];
+	char			 line[SFTPLOG_LINE], hex[2 * DIGEST_LEN + 1];
 	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
+	unsigned int		 mdlen = DIGEST_LEN, i;
 	int			 ok;
 
 	if (sd->sd_ctx != NULL)
-		ok = EVP_DigestFinal_ex(sd->sd_ctx, md, &mdlen);
+		ok = digest_final(sd->sd_ctx, md) == 0;
 	else
 		ok = EVP_Digest("", 0, md, &mdlen, EVP_sha256(), NULL);
-	if (ok && mdlen == 32) {
+	if (ok && mdlen == DIGEST_LEN) {
 		for (i = 0; i < mdlen; i++) {
 			hex[2 * i] = hexd[md[i] >> 4];
 			hex[2 * i + 1] = hexd[md[i] & 0xf];
@@ -457,8 +451,8 @@ file_free(struct sftplog *sl, struct sfile *f)
 		sl->sl_client.s_to = NULL;
 	if (sl->sl_server.s_to == &f->f_up || sl->sl_server.s_to == &f->f_down)
 		sl->sl_server.s_to = NULL;
-	EVP_MD_CTX_free(f->f_up.sd_ctx);
-	EVP_MD_CTX_free(f->f_down.sd_ctx);
+	digest_free(f->f_up.sd_ctx);
+	digest_free(f->f_down.sd_ctx);
 	free(f->f_name);
 	memset(f, 0, sizeof(*f));
 }
@@ -1183,7 +1177,7 @@ stream_feed(struct sftplog *sl, struct stream *st, const uint8_t *p,
 		if (st->s_state == ST_DATA || st->s_state == ST_SKIP) {
 			k = n < st->s_left ? n : (size_t)st->s_left;
 			if (st->s_state == ST_DATA && st->s_to != NULL) {
-				if (!EVP_DigestUpdate(st->s_to->sd_ctx, p, k)) {
+				if (digest_update(st->s_to->sd_ctx, p, k) == -1) {
 					sftplog_die(sl, "cannot hash");
 					return;
 				}

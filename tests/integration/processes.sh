@@ -3,7 +3,8 @@
 #
 # Starts portierd on 127.0.0.1, opens three TCP connections and checks in
 # /proc that each session process runs as the unprivileged user, chrooted,
-# with no new privileges and a seccomp filter; that kill -9 of one session
+# with no new privileges and a seccomp filter, in each of its two threads
+# (the relay and its hashing thread); that kill -9 of one session
 # leaves the others and the daemon serving; that portierctl reports all of
 # it and refuses a caller who is not an administrator; that what a vendor
 # sends reaches its recording; and that SIGTERM stops every process.
@@ -29,6 +30,16 @@ for pid in $(session_pids); do
 	check "session $pid is chrooted to the empty directory" \
 	    [ "$(readlink /proc/"$pid"/root)" = "$T/empty" ]
 	check "session $pid has no capabilities" [ "$(status_field "$pid" CapEff)" = 0000000000000000 ]
+	# Its hashing thread too: the filter is loaded for every thread.
+	tasks=$(ls /proc/"$pid"/task)
+	check "session $pid has its hashing thread (tasks: $(echo $tasks))" \
+	    [ "$(echo "$tasks" | wc -w)" -eq 2 ]
+	for tid in $tasks; do
+		check "session $pid thread $tid: seccomp filter, no_new_privs, uid $nobody" \
+		    [ "$(status_field "$pid/task/$tid" Seccomp)" = 2 -a \
+		    "$(status_field "$pid/task/$tid" NoNewPrivs)" = 1 -a \
+		    "$(status_field "$pid/task/$tid" Uid)" = "$nobody $nobody $nobody $nobody" ]
+	done
 done
 for p in recorder notifier control; do
 	pid=$(proc_pid $p)
