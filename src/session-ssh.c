@@ -14,7 +14,8 @@
  * Both libssh sessions share one ssh_event, driven by libevent: a wakeup
  * on either socket runs ssh_event_dopoll(ev, 0), then pump() moves bytes
  * between the channels through bounded queues, never writing more than
- * the peer's window (libssh 0.10 would block otherwise).
+ * the peer's window (libssh 0.10 would block otherwise); both run again
+ * while the sockets still give bytes (sshf_event).
  */
 #include "config.h"
 
@@ -41,6 +42,8 @@ static struct msg_in	 call_in;	/* answers to session_call() */
 
 static void	sshf_pump(struct sshf *);
 static void	sshf_rearm(struct sshf *);
+static int	sshf_wants_write(struct sshf *);
+static uint64_t	sshf_sock_read(struct sshf *);
 static void	sshf_upstream(struct sshf *);
 
 /* Environment variables a vendor may pass on to the target. */
@@ -887,6 +890,7 @@ sshf_connect(struct sshf *f, int fd)
 		sshf_end(f, 1, "Out of memory.");
 		return -1;
 	}
+	ssh_set_counters(f->f_up, &f->f_sock_up, NULL);
 	ssh_options_set(f->f_up, SSH_OPTIONS_FD, &fd);
 	ssh_options_set(f->f_up, SSH_OPTIONS_HOST, f->f_target);
 	ssh_options_set(f->f_up, SSH_OPTIONS_USER, f->f_account);
@@ -1112,26 +1116,61 @@ static void
 sshf_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct sshf	*f = arg;
+	uint64_t	 got = 0;
+	int		 pass, waited = 0;
 
-	if (f->f_s->s_closing)
-		return;
-	if (ssh_event_dopoll(f->f_sev, 0) == SSH_ERROR &&
-	    f->f_state != SS_RELAY) {
-		log_debug("session %s: dopoll error in state %d: %s",
-		    f->f_s->s_sid, f->f_state, ssh_get_error(f->f_down));
-		session_close(f->f_s, "vendor disconnected");
-		return;
-	}
-	sshf_pump(f);
-	if (sshf_finished(f)) {
-		if (f->f_state != SS_CLOSING) {
-			f->f_state = SS_CLOSING;
-			session_close(f->f_s, f->f_exit_fwd ?
-			    "session ended" : "vendor disconnected");
+	/*
+	 * Poll libssh again while the last poll read something (libssh
+	 * reads 4 KiB at a time) or left it waiting to see a socket
+	 * writable.  After each send it waits for that before it sends
+	 * again, and the socket nearly always is: settled here, it costs
+	 * one poll, where a write event costs two epoll_ctl calls and a
+	 * wakeup per packet.  A socket still not writable after a poll
+	 * that read nothing is left to the write event.
+	 */
+	for (pass = 0; pass < SSHF_PASSES; pass++) {
+		if (f->f_s->s_closing)
+			return;
+		if (pass > 0 && sshf_sock_read(f) == got &&
+		    (waited || !sshf_wants_write(f)))
+			break;
+		got = sshf_sock_read(f);
+		waited = sshf_wants_write(f);
+		if (ssh_event_dopoll(f->f_sev, 0) == SSH_ERROR &&
+		    f->f_state != SS_RELAY) {
+			log_debug("session %s: dopoll error in state %d: %s",
+			    f->f_s->s_sid, f->f_state,
+			    ssh_get_error(f->f_down));
+			session_close(f->f_s, "vendor disconnected");
+			return;
 		}
-		return;
+		sshf_pump(f);
+		if (sshf_finished(f)) {
+			if (f->f_state != SS_CLOSING) {
+				f->f_state = SS_CLOSING;
+				session_close(f->f_s, f->f_exit_fwd ?
+				    "session ended" : "vendor disconnected");
+			}
+			return;
+		}
 	}
 	sshf_rearm(f);
+}
+
+static uint64_t
+sshf_sock_read(struct sshf *f)
+{
+	return f->f_sock_down.in_bytes + f->f_sock_up.in_bytes;
+}
+
+/* libssh has output to send, or waits to see a socket writable. */
+static int
+sshf_wants_write(struct sshf *f)
+{
+	if (ssh_get_poll_flags(f->f_down) & SSH_WRITE_PENDING)
+		return 1;
+	return f->f_up != NULL && f->f_state == SS_RELAY &&
+	    (ssh_get_poll_flags(f->f_up) & SSH_WRITE_PENDING) != 0;
 }
 
 /*
@@ -1276,6 +1315,7 @@ sshf_start(struct session *s)
 		session_close(s, "cannot start SSH");
 		return;
 	}
+	ssh_set_counters(f->f_down, &f->f_sock_down, NULL);
 	ssh_options_set(f->f_down, SSH_OPTIONS_TIMEOUT, &timeout);
 	memset(&f->f_scb, 0, sizeof(f->f_scb));
 	f->f_scb.userdata = f;

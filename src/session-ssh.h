@@ -19,6 +19,8 @@ struct digest;
 #define SSHF_KEX_TIMEOUT	30	/* seconds for the key exchange */
 #define SSHF_LOGIN_GRACE	120	/* seconds from connect to login */
 #define SSHF_MAX_TRIES		6	/* password or code answers */
+/* Polls per wakeup while a socket still gives bytes (4 KiB each). */
+#define SSHF_PASSES		16
 #define SSHF_QUEUE_HWM		(4u << 20)
 #define SSHF_REC_HWM		(8u << 20)	/* recorder backlog: pause */
 #define SSHF_TICK_MS		250
@@ -90,6 +92,7 @@ struct sshf {
 	ssh_session	 f_down;	/* the vendor */
 	ssh_session	 f_up;		/* the target */
 	ssh_event	 f_sev;
+	struct ssh_counter_struct f_sock_down, f_sock_up;	/* bytes read */
 	ssh_channel	 f_dch, f_uch;
 	struct ssh_server_callbacks_struct	f_scb;
 	struct ssh_channel_callbacks_struct	f_dcb, f_ucb;
