@@ -142,7 +142,7 @@ digest_worker_start(void)
 
 /* Hand the slot being filled to the thread. */
 static void
-digest_publish(int force)
+digest_publish(void)
 {
 	if (W.w_fill_len == 0)
 		return;
@@ -151,8 +151,9 @@ digest_publish(int force)
 	W.w_slot[W.w_head].ds_len = W.w_fill_len;
 	W.w_head = (W.w_head + 1) % DIGEST_SLOTS;
 	W.w_count++;
-	/* An idle thread is woken for a few slots at once. */
-	if (W.w_idle && (W.w_count >= DIGEST_WAKE || force))
+	/* An idle thread is woken for a few slots at once; digest_wait()
+	 * wakes it for fewer. */
+	if (W.w_idle && W.w_count >= DIGEST_WAKE)
 		pthread_cond_signal(&W.w_work);
 	pthread_mutex_unlock(&W.w_lock);
 	W.w_fill_d = NULL;
@@ -177,14 +178,7 @@ struct digest *
 digest_new(void)
 {
 	struct digest	*d;
-	unsigned	 i;
 
-	if (W.w_running && W.w_mem == NULL) {
-		if ((W.w_mem = malloc(DIGEST_SLOTS * DIGEST_SLOT)) == NULL)
-			return NULL;
-		for (i = 0; i < DIGEST_SLOTS; i++)
-			W.w_slot[i].ds_buf = W.w_mem + i * DIGEST_SLOT;
-	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
 	if ((d->d_md = EVP_MD_CTX_new()) == NULL ||
@@ -201,14 +195,20 @@ digest_update(struct digest *d, const void *p, size_t n)
 {
 	const uint8_t	*b = p;
 	size_t		 k;
+	unsigned	 i;
 
-	if (!W.w_running) {
+	/* The ring is for sessions that hash: allocated at first use. */
+	if (W.w_running && W.w_mem == NULL &&
+	    (W.w_mem = malloc(DIGEST_SLOTS * DIGEST_SLOT)) != NULL)
+		for (i = 0; i < DIGEST_SLOTS; i++)
+			W.w_slot[i].ds_buf = W.w_mem + i * DIGEST_SLOT;
+	if (!W.w_running || W.w_mem == NULL) {
 		digest_hash(d, p, n);
 		return d->d_failed ? -1 : 0;
 	}
 	while (n > 0) {
 		if (W.w_fill_len > 0 && W.w_fill_d != d)
-			digest_publish(0);
+			digest_publish();
 		if (W.w_fill_len == 0) {
 			/* The slot at the head must be free to fill. */
 			digest_wait(DIGEST_SLOTS - 1);
@@ -222,23 +222,31 @@ digest_update(struct digest *d, const void *p, size_t n)
 		b += k;
 		n -= k;
 		if (W.w_fill_len == DIGEST_SLOT)
-			digest_publish(0);
+			digest_publish();
 	}
 	return 0;
 }
 
 int
-digest_final(struct digest *d, uint8_t md[DIGEST_LEN])
+digest_final(struct digest *d, char hex[DIGEST_HEX])
 {
-	unsigned int	 mdlen = 0;
+	static const char	 xd[] = "0123456789abcdef";
+	uint8_t			 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0, i;
 
+	hex[0] = '\0';
 	if (W.w_running) {
-		digest_publish(1);
+		digest_publish();
 		digest_wait(0);
 	}
 	if (d->d_failed || EVP_DigestFinal_ex(d->d_md, md, &mdlen) != 1 ||
-	    mdlen != DIGEST_LEN)
+	    2 * mdlen + 1 != DIGEST_HEX)
 		return -1;
+	for (i = 0; i < mdlen; i++) {
+		hex[2 * i] = xd[md[i] >> 4];
+		hex[2 * i + 1] = xd[md[i] & 0xf];
+	}
+	hex[2 * mdlen] = '\0';
 	return 0;
 }
 

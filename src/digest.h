@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DIGEST_LEN	32
+#define DIGEST_HEX	(2 * 32 + 1)	/* SHA-256 in hex, with its NUL */
 
 struct digest;
 
@@ -22,8 +22,11 @@ int		 digest_worker_start(void);
 struct digest	*digest_new(void);
 /* Bytes are copied: P may be reused at once.  -1 on failure. */
 int		 digest_update(struct digest *, const void *p, size_t n);
-/* Waits for what the thread still holds; -1 if hashing failed. */
-int		 digest_final(struct digest *, uint8_t md[DIGEST_LEN]);
+/*
+ * The digest in lowercase hex.  Waits for what the thread still holds;
+ * -1 (HEX is then "") if hashing failed.
+ */
+int		 digest_final(struct digest *, char hex[DIGEST_HEX]);
 void		 digest_free(struct digest *);
 
 #endif /* PORTIER_DIGEST_H */

@@ -489,9 +489,7 @@ sshf_tally_end(struct sshf *f)
 {
 	static const char *what[2] = { "exec input", "exec output" };
 	struct sshf_tally	*t;
-	uint8_t			 md[DIGEST_LEN];
-	unsigned int		 j;
-	char			 hex[2 * DIGEST_LEN + 1], text[256];
+	char			 hex[DIGEST_HEX], text[256];
 	int			 i;
 
 	if (!f->f_exec_data)
@@ -500,9 +498,8 @@ sshf_tally_end(struct sshf *f)
 	for (i = 0; i < 2; i++) {
 		t = &f->f_tally[i];
 		hex[0] = '\0';
-		if (t->t_md != NULL && digest_final(t->t_md, md) == 0)
-			for (j = 0; j < DIGEST_LEN; j++)
-				snprintf(hex + 2 * j, 3, "%02x", md[j]);
+		if (t->t_md != NULL)
+			digest_final(t->t_md, hex);
 		digest_free(t->t_md);
 		t->t_md = NULL;
 		if (t->t_bytes == 0 && i == 0)

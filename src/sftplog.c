@@ -30,8 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "portier.h"
 #include "digest.h"
 #include "sftplog.h"
@@ -375,23 +373,12 @@ static void
 side_report(struct sftplog *sl, const char *verb, const char *name,
     struct side *sd, const char *ops, const char *why)
 {
-	static const char	 hexd[] = "0123456789abcdef";
-	char			 line[SFTPLOG_LINE], hex[2 * DIGEST_LEN + 1];
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = DIGEST_LEN, i;
-	int			 ok;
+	char			 line[SFTPLOG_LINE], hex[DIGEST_HEX];
 
-	if (sd->sd_ctx != NULL)
-		ok = digest_final(sd->sd_ctx, md) == 0;
-	else
-		ok = EVP_Digest("", 0, md, &mdlen, EVP_sha256(), NULL);
-	if (ok && mdlen == DIGEST_LEN) {
-		for (i = 0; i < mdlen; i++) {
-			hex[2 * i] = hexd[md[i] >> 4];
-			hex[2 * i + 1] = hexd[md[i] & 0xf];
-		}
-		hex[2 * mdlen] = '\0';
-	} else
+	/* A file with no data still gets the hash of nothing. */
+	if (sd->sd_ctx == NULL)
+		sd->sd_ctx = digest_new();
+	if (sd->sd_ctx == NULL || digest_final(sd->sd_ctx, hex) == -1)
 		strlcpy(hex, "unavailable", sizeof(hex));
 	snprintf(line, sizeof(line), "sftp %s %s: %" PRIu64 " bytes, sha256 %s",
 	    verb, name, sd->sd_bytes, hex);
