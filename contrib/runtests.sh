@@ -60,7 +60,7 @@ check_failed() {
 	echo "== FAILED in $1; the logs:"
 	for f in $(find "$top/build/$1" -name '*.log' ! -name config.log); do
 		if grep -q '^:test-result: \(FAIL\|ERROR\)' "${f%.log}.trs" 2>/dev/null; then
-			echo "---- $f"; tail -n 60 "$f"
+			echo "---- $f"; tail -n 150 "$f"
 		fi
 	done
 	exit 1

@@ -117,7 +117,12 @@ sandbox_apply(enum sandbox_kind kind)
 	/* abort() may signal this process, and no other. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-	/* Fail, rather than kill, what libc tries on its own. */
+	/* Fail, rather than kill, what libc tries on its own: isatty()
+	 * (stdio, and the sanitizers' runtime before it writes a report)
+	 * hears that no descriptor is a terminal. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	/* Nor open a file or a socket of its own. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (kind != SANDBOX_NOTIFY) {

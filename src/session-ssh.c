@@ -1141,6 +1141,8 @@ sshf_event(evutil_socket_t fd, short what, void *arg)
 			session_close(f->f_s, "vendor disconnected");
 			return;
 		}
+		if (f->f_s->s_closing)
+			return;		/* a callback ended it */
 		sshf_pump(f);
 		if (sshf_finished(f)) {
 			if (f->f_state != SS_CLOSING) {

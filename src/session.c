@@ -126,24 +126,40 @@ session_record(struct session *s, char stream, const void *data, size_t len)
 void
 session_close(struct session *s, const char *why)
 {
-	struct msg	*m;
-
 	if (s->s_closing)
 		return;
 	s->s_closing = 1;
+	strlcpy(s->s_close_why, why, sizeof(s->s_close_why));
 	log_info("session %s: %s", s->s_sid, why);
+	event_base_loopexit(s->s_base, NULL);
+}
+
+/*
+ * After the loop: the front end says goodbye to its peers and writes
+ * its last lines, then the recording is closed.  Never from inside a
+ * callback, whose library (libssh) would go on with what was freed.
+ */
+static void
+session_finish(struct session *s)
+{
+	struct msg	*m;
+
+	if (!s->s_closing) {
+		s->s_closing = 1;
+		strlcpy(s->s_close_why, "closed", sizeof(s->s_close_why));
+	}
 	if (s->s_front->sf_close != NULL)
-		s->s_front->sf_close(s, why);
+		s->s_front->sf_close(s, s->s_close_why);
 	session_rec_queue(s);
 	if (!s->s_recorder->mc_dead && !s->s_rec_closed) {
 		s->s_rec_closed = 1;
 		m = m_create(MSG_REC_CLOSE, 0, -1);
 		m_add_i64(m, session_elapsed_us(s));
-		m_add_str(m, why);
+		m_add_str(m, s->s_close_why);
 		msgchan_send(s->s_recorder, m);
-		msgchan_flush(s->s_recorder);
 	}
-	event_base_loopexit(s->s_base, NULL);
+	msgchan_flush(s->s_recorder);
+	msgchan_flush(s->s_monitor);
 }
 
 /*
@@ -195,6 +211,8 @@ session_monitor_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
 	struct session	*s = mc->mc_arg;
 
+	if (s->s_closing)
+		return 0;	/* too late: the loop is ending */
 	if (s->s_front->sf_monitor == NULL)
 		return -1;
 	return s->s_front->sf_monitor(s, mi);
@@ -222,6 +240,8 @@ session_parent_dispatch(struct msgchan *mc, struct msg_in *mi)
 {
 	struct session	*s = mc->mc_arg;
 
+	if (s->s_closing)
+		return 0;
 	if (s->s_front->sf_parent == NULL)
 		return -1;
 	return s->s_front->sf_parent(s, mi);
@@ -306,8 +326,6 @@ session_run(struct pt_config *cf, struct session_args *sa)
 
 	s->s_front->sf_start(s);
 	event_base_dispatch(s->s_base);
-	session_rec_queue(s);
-	msgchan_flush(s->s_recorder);
-	msgchan_flush(s->s_monitor);
+	session_finish(s);
 	_exit(0);
 }

@@ -45,6 +45,7 @@ struct session {
 	struct event			*s_rec_timer;	/* queues it */
 	int				 s_fd;		/* the vendor */
 	int				 s_closing;
+	char				 s_close_why[256];
 	int				 s_rec_closed;
 	char				 s_sid[PT_SID_LEN + 1];
 	char				 s_peer[80];
@@ -73,6 +74,9 @@ int64_t	session_elapsed_us(struct session *);
 /* Send bytes to the recorder: 'i' vendor input, 'o' output, 'r' resize
  * ("80x24"), 'm' marker (a bastion notice). */
 void	session_record(struct session *, char stream, const void *, size_t);
+/* End the session: the loop stops after the callbacks under way, then
+ * the front end closes its peers and the recording is closed with WHY
+ * (the first reason given wins). */
 void	session_close(struct session *, const char *why);
 
 #endif /* PORTIER_SESSION_H */

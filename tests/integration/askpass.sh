@@ -9,6 +9,8 @@
 #                   (waiting for it when three are used up)
 #   PT_TOTP_STEP    force a step: "replay" (the last one again), "old"
 #                   (three steps ago), or a number
+#   PT_ASKPASS_LOG  if set, a line per code given: when, and which step
+#                   (never the code), for a failing test to show
 case "$1" in
 *Password*)
 	printf '%s\n' "$PT_PASSWORD"
@@ -30,7 +32,12 @@ case "$1" in
 		;;
 	*) step=$PT_TOTP_STEP ;;
 	esac
-	oathtool --totp -b --now "@$((step * 30))" "$PT_TOTP_SECRET"
+	code=$(oathtool --totp -b --now "@$((step * 30))" "$PT_TOTP_SECRET") ||
+	    echo "askpass.sh: oathtool failed" >&2
+	[ -z "${PT_ASKPASS_LOG:-}" ] || echo "$(date +%T.%N) ${PT_TOTP_STATE##*/}:" \
+	    "step $step (now $(( $(date +%s) / 30 )), last $last, ${#code} digits)" \
+	    >> "$PT_ASKPASS_LOG"
+	printf '%s\n' "$code"
 	;;
 *)
 	echo "askpass.sh: unexpected prompt: $1" >&2

@@ -17,13 +17,31 @@ pids=""
 pam_files=""
 
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+not_ok() {
+	fail=$((fail + 1)); echo "not ok - $*"
+	# What the daemon said last, to tell a flaky peer from a bug.
+	if [ -n "${T:-}" ] && [ -s "$T/portierd.log" ]; then
+		echo "#   portierd.log, last lines:"
+		tail -n 15 "$T/portierd.log" | sed 's/^/#   /'
+	fi
+	if [ -n "${T:-}" ] && [ -s "$T/askpass.log" ]; then
+		echo "#   askpass.log, last lines:"
+		tail -n 3 "$T/askpass.log" | sed 's/^/#   /'
+	fi
+}
 check() {	# check DESCRIPTION COMMAND...
 	local d="$1"; shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 skip_all() { echo "SKIP: $*"; exit 77; }
 finish() {
+	# Whatever the test did, no process of the daemon may have crashed
+	# or met a sanitizer (the ASan+UBSan build reports to this log).
+	# SIGKILL is what some tests send on purpose.
+	if [ -n "${T:-}" ] && [ -f "$T/portierd.log" ]; then
+		check "no portierd process crashed or met a sanitizer" \
+		    sh -c "! grep -E 'Sanitizer|runtime error:|process (killed by signal ([^9]|9[0-9])|exited with status [1-9])' '$T/portierd.log'"
+	fi
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
 }
@@ -287,7 +305,7 @@ vssh() {
 	local u="$1"; shift
 	PT_PASSWORD=$(eval echo "\${PT_PASS_$u}") \
 	PT_TOTP_SECRET=$(eval echo "\${PT_TOTP_SECRET_$u}") \
-	PT_TOTP_STATE="$T/totp-$u" \
+	PT_TOTP_STATE="$T/totp-$u" PT_ASKPASS_LOG="$T/askpass.log" \
 	SSH_ASKPASS="$top_srcdir/tests/integration/askpass.sh" \
 	SSH_ASKPASS_REQUIRE=force DISPLAY="${DISPLAY:-:0}" \
 	ssh -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
@@ -305,7 +323,7 @@ vclient() {
 	local tool="$1" u="$2"; shift 2
 	PT_PASSWORD=$(eval echo "\${PT_PASS_$u}") \
 	PT_TOTP_SECRET=$(eval echo "\${PT_TOTP_SECRET_$u}") \
-	PT_TOTP_STATE="$T/totp-$u" \
+	PT_TOTP_STATE="$T/totp-$u" PT_ASKPASS_LOG="$T/askpass.log" \
 	SSH_ASKPASS="$top_srcdir/tests/integration/askpass.sh" \
 	SSH_ASKPASS_REQUIRE=force DISPLAY="${DISPLAY:-:0}" \
 	"$tool" -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \

@@ -49,8 +49,10 @@ check "lab-01 (same host, another account) is trusted the same way" \
 out=$(vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'echo through portier; id -un' 2>&1)
 check "a command runs on the target as the policy's account" \
     [ "$out" = "$(printf 'through portier\nptmaint')" ]
-vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'exit 3' >/dev/null 2>&1 && rc=0 || rc=$?
+vssh ptjdoe ptjdoe@pacs-01@127.0.0.1 'exit 3' >/dev/null 2>"$T/exit3.err" &&
+    rc=0 || rc=$?
 check "ssh ... 'exit 3' returns 3 (got $rc)" [ "$rc" = 3 ]
+[ "$rc" = 3 ] || sed 's/^/#   ssh: /' "$T/exit3.err"
 check "the recording names the command run" \
     grep -rqsF '"m", "exec: exit 3"' "$T/var/recordings"
 direct_ssh 'kill -TERM $$' >/dev/null 2>&1 && drc=0 || drc=$?
