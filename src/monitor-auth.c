@@ -330,8 +330,8 @@ authz_reply(struct msession *ms, int ok, const char *text,
 }
 
 /* What the policy lets this vendor forward on AC's target: PT_FWD_*. */
-static uint32_t
-authz_fwd(const struct pt_access *ac)
+uint32_t
+monauth_fwd(const struct pt_access *ac)
 {
 	uint32_t	 fwd = 0;
 
@@ -363,7 +363,7 @@ monauth_perms(struct msession *ms, struct msg_in *mi)
 		return -1;
 	if ((vd = config_vendor_of_user(mon_conf, ms->ms_user)) != NULL &&
 	    config_target(mon_conf, target) != NULL)
-		fwd = authz_fwd(config_access(vd, target));
+		fwd = monauth_fwd(config_access(vd, target));
 	m = m_create(MSG_MON_PERMS_RESULT, 0, -1);
 	m_add_u32(m, fwd);
 	msgchan_send(ms->ms_chan, m);
@@ -534,6 +534,7 @@ monauth_allow(struct msession *ms, struct mon_access *ma)
 	strlcpy(ms->ms_target, ma->ma_tg->tg_name, sizeof(ms->ms_target));
 	strlcpy(ms->ms_vendor, ma->ma_vd->vd_name, sizeof(ms->ms_vendor));
 	ms->ms_grant = ma->ma_grant;
+	ms->ms_fwd = monauth_fwd(ma->ma_ac);
 	ms->ms_asked[0] = '\0';
 	ms->ms_state = MS_AUTHZ;
 	mon_window_set(ms, ma->ma_end);
@@ -546,7 +547,7 @@ monauth_allow(struct msession *ms, struct mon_access *ma)
 	m_add_u32(m, (uint32_t)ma->ma_tg->tg_port);
 	msgchan_send(mon_parent, m);
 	authz_reply(ms, 1, "", ma->ma_tg->tg_account, ma->ma_end,
-	    authz_fwd(ma->ma_ac));
+	    ms->ms_fwd);
 }
 
 int

@@ -135,13 +135,50 @@ monreq_wake(struct msession *ms, const struct store_grant *g)
 	monauth_allow(ms, &ma);
 }
 
+/* "ssh -L, agent" */
+static void
+req_fwd_names(uint32_t fwd, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t	 bit;
+		const char	*name;
+	} kinds[] = {
+		{ PT_FWD_LOCAL, "ssh -L" }, { PT_FWD_REMOTE, "ssh -R" },
+		{ PT_FWD_AGENT, "agent" }, { PT_FWD_X11, "X11" },
+	};
+	size_t	 i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((fwd & kinds[i].bit) && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n > 0 ? ", " : "", kinds[i].name);
+}
+
+static void
+req_fwd_audit(struct msession *ms, uint32_t fwd)
+{
+	char	 gone[64], added[64], text[160];
+
+	req_fwd_names(ms->ms_fwd & ~fwd, gone, sizeof(gone));
+	req_fwd_names(fwd & ~ms->ms_fwd, added, sizeof(added));
+	snprintf(text, sizeof(text), "%s%s%s%s%s", gone[0] ? "withdrawn: " :
+	    "", gone, gone[0] && added[0] ? "; " : "",
+	    added[0] ? "allowed: " : "", added);
+	mon_audit(ms->ms_user, "session.forwarding", ms->ms_target,
+	    ms->ms_peer, ms->ms_sid, text);
+}
+
 /*
  * Look again at every session on a target: one no longer allowed is cut
- * with CAUSE, one whose window moved is told.  Returns how many were cut.
+ * with CAUSE, one whose window or forwarding changed is told.  Returns
+ * how many were cut.
  */
 int
 monreq_reevaluate(const char *cause)
 {
+	struct msg		*m;
+	uint32_t		 fwd;
 	struct mon_access	 ma;
 	struct msession		*ms;
 	char			 text[600];
@@ -158,6 +195,14 @@ monreq_reevaluate(const char *cause)
 			ms->ms_grant = ma.ma_grant;
 			if (ma.ma_end != ms->ms_window_end)
 				mon_window_set(ms, ma.ma_end);
+			/* Forwarding withdrawn: its open channels close. */
+			if ((fwd = monauth_fwd(ma.ma_ac)) != ms->ms_fwd) {
+				req_fwd_audit(ms, fwd);
+				ms->ms_fwd = fwd;
+				m = m_create(MSG_MON_FWD, 0, -1);
+				m_add_u32(m, fwd);
+				msgchan_send(ms->ms_chan, m);
+			}
 			continue;
 		}
 		snprintf(text, sizeof(text), "%s", cause);

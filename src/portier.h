@@ -429,6 +429,7 @@ struct msession {
 	char			 ms_what[8];	/* "shell", "exec", "sftp" */
 	int64_t			 ms_request;	/* the request it waits for */
 	int64_t			 ms_grant;	/* the grant it uses, 0 */
+	uint32_t		 ms_fwd;		/* PT_FWD_* it was told */
 	time_t			 ms_since;
 	time_t			 ms_window_end;	/* 0: not on a target yet */
 	int64_t			 ms_bytes_in, ms_bytes_out;
@@ -470,6 +471,8 @@ void	monauth_access(const char *user, const char *peer, const char *target,
 void	monauth_allow(struct msession *, struct mon_access *);
 void	monauth_deny(struct msession *, const char *target,
 	    const char *text, const char *why);
+/* What the policy lets a vendor forward under an access: PT_FWD_*. */
+uint32_t monauth_fwd(const struct pt_access *);
 /* The vendor's timezone, for their windows. */
 const char *monauth_tz(const char *user);
 /* End a session: tell it, and kill it if it does not end. */

@@ -766,6 +766,44 @@ sshf_fwd_upstream(struct sshf *f)
 	}
 }
 
+/*
+ * A reload changed what the policy allows on this target.  What it
+ * withdraws stops now: open pairs of that kind are closed and counted,
+ * and the target's channels of that kind are refused from here on (an
+ * ssh -R port stays bound on the target until the session ends, but
+ * leads nowhere).  What it adds applies to what the vendor opens next.
+ */
+void
+sshf_fwd_policy(struct sshf *f, uint32_t allow)
+{
+	struct fwdtab	*t = f->f_fwd;
+	uint32_t	 gone = f->f_fwd_allow & ~allow;
+	char		 text[160];
+	int		 i, n = 0;
+
+	f->f_fwd_allow = allow;
+	f->f_fwd_early &= allow;
+	if (gone == 0)
+		return;
+	if (t != NULL)
+		for (i = 0; i < FWD_MAX; i++)
+			if (t->t_fwd[i].fw_used &&
+			    (t->t_fwd[i].fw_kind & gone)) {
+				fwd_end(f, &t->t_fwd[i],
+				    "withdrawn by the policy");
+				n++;
+			}
+	/* Told only if it forwarded, or asked to, what is withdrawn. */
+	if (n == 0 && (t == NULL || !(((gone & PT_FWD_REMOTE) &&
+	    t->t_nlisten > 0) || ((gone & PT_FWD_AGENT) && t->t_agent) ||
+	    ((gone & PT_FWD_X11) && t->t_x11))))
+		return;
+	snprintf(text, sizeof(text), "The access policy no longer allows "
+	    "this forwarding: %d forwarded connection%s closed.", n,
+	    n == 1 ? " was" : "s were");
+	sshf_say(f, text);
+}
+
 /* The session ends: every pair closed and counted. */
 void
 sshf_fwd_close(struct sshf *f)

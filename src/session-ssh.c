@@ -699,6 +699,11 @@ sshf_monitor(struct session *s, struct msg_in *mi)
 		if (f->f_upfd != -1 || f->f_upfd_err)
 			sshf_upstream(f);
 		return 0;
+	case MSG_MON_FWD:
+		if (m_get_u32(mi, &fwd) == -1 || m_end(mi) == -1)
+			return -1;
+		sshf_fwd_policy(f, fwd);
+		return 0;
 	case MSG_MON_AUTHZ_ASK:
 		if (f->f_state != SS_AUTHZ ||
 		    m_get_str(mi, text, sizeof(text)) == -1 ||

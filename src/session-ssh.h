@@ -180,6 +180,7 @@ void	sshf_fwd_upstream(struct sshf *);
 void	sshf_fwd_pump(struct sshf *);
 void	sshf_fwd_tick(struct sshf *, time_t);
 void	sshf_fwd_close(struct sshf *);
+void	sshf_fwd_policy(struct sshf *, uint32_t);
 
 /* session-ssh-ask.c */
 void	sshf_menu(struct sshf *);

@@ -201,6 +201,34 @@ else
 	echo "# Xvfb or xdpyinfo missing: ssh -X not tried"
 fi
 
+# ---- a reload that withdraws forwarding --------------------------------------
+# globex may no longer forward: its open forward closes, its session goes on.
+LPORT=$(free_port)
+vssh ptasmith -L "$LPORT:127.0.0.1:$SVC" ptasmith@pacs-01@127.0.0.1 'sleep 40' \
+    >"$T/W.out" 2>&1 &
+W=$!
+pids="$pids $W"
+fwd_up "$LPORT" || true
+"$PY" "$ECHO" hold "$LPORT" >"$T/hold.out" 2>&1 &
+pids="$pids $!"
+wait_for 10 grep -q '^open' "$T/hold.out" || true
+check "before the reload, a connection through ssh -L is open" grep -q '^open' "$T/hold.out"
+sed -i '/forwarding local/d' "$T/etc/policies/test.conf"
+out=$("$PORTIERCTL" reload 2>&1)
+check "a reload withdraws globex's forwarding, no session ends ($out)" \
+    sh -c "echo \"\$1\" | grep -q '0 live sessions ended'" _ "$out"
+check "the open forwarded connection is closed" wait_for 10 grep -q '^closed' "$T/hold.out"
+out=$(timeout 10 "$PY" "$ECHO" client "$LPORT" 1000 2>&1) && rc=0 || rc=$?
+check "a new connection through the same ssh -L gets nothing (rc $rc)" [ "$rc" -ne 0 ]
+check "the session itself goes on" kill -0 "$W"
+check "the vendor is told" wait_for 5 grep -q \
+    'no longer allows this forwarding: 1 forwarded connection was closed' "$T/W.out"
+check "the recording says the forward was withdrawn" \
+    grep -rqs 'withdrawn by the policy' "$T/var/recordings"
+check "the audit says what was withdrawn, from which session" \
+    sh -c "'$PORTIERCTL' audit | grep -q 'session.forwarding.*ptasmith.*withdrawn: ssh -L'"
+stop_bg "$W"
+
 check "no target credential reached a recording" \
     sh -c "! grep -rqsF \"\$(sed -n 2p '$T/target/maint_key')\" '$T/var/recordings'"
 check "the daemon is still up" kill -0 "$DAEMON"

@@ -7,6 +7,10 @@
                                  stream) while reading the echo; print
                                  "echo NBYTES SHA256" when all came back
                                  as sent, or why not; exit 0 or 1
+  tcpecho.py hold PORT           one byte there and back, print "open",
+                                 then wait: print "closed" when the far
+                                 side closes (exit 0), "timeout" after
+                                 60 seconds (exit 1)
 
 Both on 127.0.0.1; the client gives up after 60 seconds.
 """
@@ -63,10 +67,32 @@ def client(port, n):
     return 0
 
 
+def hold(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    try:
+        s.sendall(b"x")
+        if s.recv(1) != b"x":
+            print("no echo")
+            return 1
+        print("open", flush=True)
+        while s.recv(65536):
+            pass
+    except socket.timeout:
+        print("timeout")
+        return 1
+    except OSError as e:
+        print("closed (%s)" % e)
+        return 0
+    print("closed")
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
     elif len(sys.argv) == 4 and sys.argv[1] == "client":
         sys.exit(client(int(sys.argv[2]), int(sys.argv[3])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "hold":
+        sys.exit(hold(int(sys.argv[2])))
     else:
         sys.exit(__doc__)
