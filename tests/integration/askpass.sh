@@ -28,6 +28,12 @@ case "$1" in
 			sleep 1
 			cur=$(( $(date +%s) / 30 ))
 		done
+		# The next step, just after a step began: portierd's time()
+		# reads a clock that may still be a few milliseconds in the
+		# last step, where this code would be two steps ahead.
+		if [ "$step" -gt "$cur" ] && [ $(( $(date +%s) % 30 )) -lt 2 ]; then
+			sleep 2
+		fi
 		echo "$step" > "$PT_TOTP_STATE"
 		;;
 	*) step=$PT_TOTP_STEP ;;
