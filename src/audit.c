@@ -94,7 +94,6 @@ static int
 audit_hash(const char *prev, int64_t id, int64_t t,
     const struct audit_field text[AUDIT_NTEXT], char hash[AUDIT_HASH_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	EVP_MD_CTX	*ctx;
 	uint8_t		 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0, i;
@@ -114,11 +113,7 @@ audit_hash(const char *prev, int64_t id, int64_t t,
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return -1;
-	for (i = 0; i < mdlen; i++) {
-		hash[2 * i] = hex[md[i] >> 4];
-		hash[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	hash[AUDIT_HASH_LEN] = '\0';
+	hex_encode(md, mdlen, hash);
 	return 0;
 }
 

@@ -196,6 +196,21 @@ config_proto_name(enum pt_proto proto)
 	return "unknown";
 }
 
+const char *
+config_fwd_name(uint32_t kind)
+{
+	switch (kind) {
+	case PT_FWD_LOCAL:
+		return "ssh -L";
+	case PT_FWD_REMOTE:
+		return "ssh -R";
+	case PT_FWD_AGENT:
+		return "agent";
+	default:
+		return "X11";
+	}
+}
+
 /*
  * A file the daemon trusts must be changeable only by root or by whoever
  * runs portierd: anyone else who can write a policy can open a door.

@@ -28,6 +28,7 @@
 
 #include <openssl/evp.h>
 
+#include "portier.h"
 #include "digest.h"
 
 #define DIGEST_SLOTS		16
@@ -230,9 +231,8 @@ digest_update(struct digest *d, const void *p, size_t n)
 int
 digest_final(struct digest *d, char hex[DIGEST_HEX])
 {
-	static const char	 xd[] = "0123456789abcdef";
 	uint8_t			 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
+	unsigned int		 mdlen = 0;
 
 	hex[0] = '\0';
 	if (W.w_running) {
@@ -242,11 +242,7 @@ digest_final(struct digest *d, char hex[DIGEST_HEX])
 	if (d->d_failed || EVP_DigestFinal_ex(d->d_md, md, &mdlen) != 1 ||
 	    2 * mdlen + 1 != DIGEST_HEX)
 		return -1;
-	for (i = 0; i < mdlen; i++) {
-		hex[2 * i] = xd[md[i] >> 4];
-		hex[2 * i + 1] = xd[md[i] & 0xf];
-	}
-	hex[2 * mdlen] = '\0';
+	hex_encode(md, mdlen, hex);
 	return 0;
 }
 

@@ -139,20 +139,14 @@ monreq_wake(struct msession *ms, const struct store_grant *g)
 static void
 req_fwd_names(uint32_t fwd, char *buf, size_t len)
 {
-	static const struct {
-		uint32_t	 bit;
-		const char	*name;
-	} kinds[] = {
-		{ PT_FWD_LOCAL, "ssh -L" }, { PT_FWD_REMOTE, "ssh -R" },
-		{ PT_FWD_AGENT, "agent" }, { PT_FWD_X11, "X11" },
-	};
-	size_t	 i, n = 0;
+	uint32_t	 bit;
+	size_t		 n = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if ((fwd & kinds[i].bit) && n < len)
+	for (bit = PT_FWD_LOCAL; bit <= PT_FWD_X11; bit <<= 1)
+		if ((fwd & bit) && n < len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s",
-			    n > 0 ? ", " : "", kinds[i].name);
+			    n > 0 ? ", " : "", config_fwd_name(bit));
 }
 
 static void

@@ -62,7 +62,7 @@ enum msg_type {
 	MSG_MON_STATS,		/* session -> monitor: bytes in, bytes out */
 	MSG_MON_PERMS,		/* target named at login: what it allows */
 	MSG_MON_PERMS_RESULT,	/* PT_FWD_* */
-	MSG_MON_FWD,		/* monitor -> session: PT_FWD_* allowed now (a reload) */
+	MSG_MON_FWD,		/* monitor -> session: PT_FWD_* now (reload) */
 	/* parent -> monitor */
 	MSG_MON_RELOAD,		/* SIGHUP: read the policies again */
 	/* session -> parent */

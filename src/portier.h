@@ -191,6 +191,8 @@ struct pt_vendor	*config_vendor(struct pt_config *, const char *);
 struct pt_vendor	*config_vendor_of_user(struct pt_config *, const char *);
 struct pt_access	*config_access(struct pt_vendor *, const char *);
 const char		*config_proto_name(enum pt_proto);
+/* One PT_FWD_* kind, as the vendor asks for it: "ssh -L", "agent"... */
+const char		*config_fwd_name(uint32_t);
 
 /* ---- policy.c: windows and sources, evaluated at a given time ---------- */
 
@@ -260,6 +262,8 @@ const char *sockaddr_str(const struct sockaddr *, socklen_t, char *, size_t);
 int	 fd_nonblock(int);
 int	 fd_cloexec(int);
 void	 sid_new(char [PT_SID_LEN + 1]);
+/* N bytes in lower-case hex: 2N digits and a NUL in OUT. */
+void	 hex_encode(const uint8_t *, size_t n, char *out);
 const char *time_iso(time_t, char *, size_t);
 /* Words of a command line, shell-like quotes; -1 if it does not split. */
 int	 cmdline_split(const char *line, char **argv, int max, char *buf,
@@ -429,7 +433,7 @@ struct msession {
 	char			 ms_what[8];	/* "shell", "exec", "sftp" */
 	int64_t			 ms_request;	/* the request it waits for */
 	int64_t			 ms_grant;	/* the grant it uses, 0 */
-	uint32_t		 ms_fwd;		/* PT_FWD_* it was told */
+	uint32_t		 ms_fwd;	/* PT_FWD_* it was told */
 	time_t			 ms_since;
 	time_t			 ms_window_end;	/* 0: not on a target yet */
 	int64_t			 ms_bytes_in, ms_bytes_out;

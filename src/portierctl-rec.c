@@ -43,7 +43,7 @@ file_sha256(const char *path, char hex[65])
 {
 	EVP_MD_CTX	*ctx;
 	uint8_t		 buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
+	unsigned int	 mdlen = 0;
 	ssize_t		 n;
 	int		 fd, rc = -1;
 
@@ -53,9 +53,9 @@ file_sha256(const char *path, char hex[65])
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
 			EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (n == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1) {
-			for (i = 0; i < mdlen && i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		if (n == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
+		    mdlen == 32) {
+			hex_encode(md, mdlen, hex);
 			rc = 0;
 		}
 	}

@@ -218,14 +218,7 @@ recchain_statement(char *buf, size_t len, const char *sid, const char *kind,
 static void
 recchain_hex(const uint8_t d[32], char hex[RECCHAIN_HEX_LEN + 1])
 {
-	static const char	 digits[] = "0123456789abcdef";
-	int			 i;
-
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = digits[d[i] >> 4];
-		hex[2 * i + 1] = digits[d[i] & 0xf];
-	}
-	hex[RECCHAIN_HEX_LEN] = '\0';
+	hex_encode(d, 32, hex);
 }
 
 int

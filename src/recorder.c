@@ -236,7 +236,6 @@ rec_seal(struct rsession *rs)
 	uint8_t		 md[32];
 	char		 hex[RECCHAIN_HEX_LEN + 1], head[64];
 	struct msg	*m;
-	int		 i;
 
 	if (!rs->rs_closed && rs->rs_opened) {
 		snprintf(head, sizeof(head), "[%" PRId64 ".%06" PRId64 ", \"m\", "
@@ -252,8 +251,7 @@ rec_seal(struct rsession *rs)
 		rec_fail(rs, "SHA-256 failed");
 		return;
 	}
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 32, hex);
 	m = m_create(MSG_REC_SEALED, 0, -1);
 	m_add_str(m, rs->rs_sid);
 	m_add_str(m, rs->rs_path);

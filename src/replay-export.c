@@ -260,7 +260,7 @@ replay_export(int argc, char *argv[])
 	EVP_PKEY		*pub;
 	uint8_t			*buf, *kbuf, md[32];
 	size_t			 len, klen, i, mlen = 0;
-	int			 ch, j, rc;
+	int			 ch, rc;
 	FILE			*f;
 
 	while ((ch = getopt_long(argc, argv, "o:k:s:", opts, NULL)) != -1) {
@@ -330,8 +330,7 @@ replay_export(int argc, char *argv[])
 	for (i = 0; i < nmembers; i++) {
 		EVP_Digest(members[i].data, members[i].len, md, NULL,
 		    EVP_sha256(), NULL);
-		for (j = 0; j < 32; j++)
-			snprintf(hex + 2 * j, 3, "%02x", md[j]);
+		hex_encode(md, 32, hex);
 		fprintf(f, "%s  %s\n", hex, members[i].name);
 	}
 	fclose(f);

@@ -28,11 +28,9 @@ static void
 replay_sha256_hex(const uint8_t *p, size_t len, char hex[65])
 {
 	uint8_t	 md[32];
-	int	 i;
 
 	EVP_Digest(p, len, md, NULL, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, sizeof(md), hex);
 }
 
 static int

@@ -99,21 +99,6 @@ struct fwdtab {
 
 static int	fwd_target_side(struct sshf *, struct fwd *);
 
-static const char *
-fwd_what(int kind)
-{
-	switch (kind) {
-	case PT_FWD_LOCAL:
-		return "ssh -L";
-	case PT_FWD_REMOTE:
-		return "ssh -R";
-	case PT_FWD_AGENT:
-		return "agent";
-	default:
-		return "X11";
-	}
-}
-
 static struct fwdtab *
 fwd_tab(struct sshf *f)
 {
@@ -277,11 +262,11 @@ fwd_opened(struct sshf *f, struct fwd *fw)
 {
 	if (fw->fw_kind == PT_FWD_LOCAL || fw->fw_kind == PT_FWD_REMOTE)
 		fwd_note(f, "forward #%d opened: %s to %s:%d (from %s:%d)",
-		    fw->fw_id, fwd_what(fw->fw_kind), fw->fw_host, fw->fw_port,
-		    fw->fw_orig, fw->fw_oport);
+		    fw->fw_id, config_fwd_name(fw->fw_kind), fw->fw_host,
+		    fw->fw_port, fw->fw_orig, fw->fw_oport);
 	else
 		fwd_note(f, "forward #%d opened: %s channel from the target",
-		    fw->fw_id, fwd_what(fw->fw_kind));
+		    fw->fw_id, config_fwd_name(fw->fw_kind));
 }
 
 /* Both channels closed, the pair freed, the recording told. */
@@ -292,7 +277,8 @@ fwd_end(struct sshf *f, struct fwd *fw, const char *why)
 
 	if (fw->fw_opening != FO_NONE)
 		fwd_note(f, "forward #%d: %s to %s:%d %s", fw->fw_id,
-		    fwd_what(fw->fw_kind), fw->fw_host, fw->fw_port, why);
+		    config_fwd_name(fw->fw_kind), fw->fw_host, fw->fw_port,
+		    why);
 	else
 		fwd_note(f, "forward #%d closed: %llu bytes to the target, "
 		    "%llu back%s%s", fw->fw_id,
@@ -777,7 +763,7 @@ void
 sshf_fwd_policy(struct sshf *f, uint32_t allow)
 {
 	struct fwdtab	*t = f->f_fwd;
-	uint32_t	 gone = f->f_fwd_allow & ~allow;
+	uint32_t	 gone = f->f_fwd_allow & ~allow, asked = 0;
 	char		 text[160];
 	int		 i, n = 0;
 
@@ -785,22 +771,25 @@ sshf_fwd_policy(struct sshf *f, uint32_t allow)
 	f->f_fwd_early &= allow;
 	if (gone == 0)
 		return;
-	if (t != NULL)
-		for (i = 0; i < FWD_MAX; i++)
-			if (t->t_fwd[i].fw_used &&
-			    (t->t_fwd[i].fw_kind & gone)) {
-				fwd_end(f, &t->t_fwd[i],
-				    "withdrawn by the policy");
-				n++;
-			}
+	if (t == NULL)
+		return;		/* it never asked to forward */
+	for (i = 0; i < FWD_MAX; i++)
+		if (t->t_fwd[i].fw_used && (t->t_fwd[i].fw_kind & gone)) {
+			fwd_end(f, &t->t_fwd[i], "withdrawn by the policy");
+			n++;
+		}
 	/* Told only if it forwarded, or asked to, what is withdrawn. */
-	if (n == 0 && (t == NULL || !(((gone & PT_FWD_REMOTE) &&
-	    t->t_nlisten > 0) || ((gone & PT_FWD_AGENT) && t->t_agent) ||
-	    ((gone & PT_FWD_X11) && t->t_x11))))
+	if (t->t_nlisten > 0)
+		asked |= PT_FWD_REMOTE;
+	if (t->t_agent)
+		asked |= PT_FWD_AGENT;
+	if (t->t_x11)
+		asked |= PT_FWD_X11;
+	if (n == 0 && (gone & asked) == 0)
 		return;
 	snprintf(text, sizeof(text), "The access policy no longer allows "
-	    "this forwarding: %d forwarded connection%s closed.", n,
-	    n == 1 ? " was" : "s were");
+	    "this forwarding: %d forwarded connection%s closed. Ask hospital "
+	    "IT if you still need it.", n, n == 1 ? " was" : "s were");
 	sshf_say(f, text);
 }
 

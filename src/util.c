@@ -166,6 +166,19 @@ sid_new(char sid[PT_SID_LEN + 1])
 	sid[PT_SID_LEN] = '\0';
 }
 
+void
+hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
 const char *
 time_iso(time_t t, char *buf, size_t bufsz)
 {
