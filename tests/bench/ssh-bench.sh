@@ -75,6 +75,24 @@ bench_users=""
 errors=0
 
 note() { printf '%s\n' "$*"; }
+
+# quiesce: before a metric, wait (at most 20 s) for a second in which the
+# CPUs are 95 % idle, after a sync: what the last metric left behind
+# (sessions ending, recordings sealed, logs written back) is not measured
+# as part of the next one.
+quiesce() {
+	local i a b
+	sync
+	for i in $(seq 1 20); do
+		a=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+		sleep 1
+		b=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+		awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		    exit !((y[2] - x[2]) > 0 && (y[1] - x[1]) / (y[2] - x[2]) >= 0.95) }' &&
+		    return 0
+	done
+	note "# (the machine did not settle in 20 s; measuring anyway)"
+}
 err() { errors=$((errors + 1)); printf 'ERROR: %s\n' "$*"; }
 
 # ---- cleanup: only what this script started, by pid -----------------------
@@ -242,7 +260,9 @@ export PB_PASSWORD SSH_ASKPASS="$T/askpass.sh" SSH_ASKPASS_REQUIRE=force DISPLAY
 export PB_CODE=000000
 
 # Client configurations, one per cipher: -F reaches the jump host's ssh
-# too (ProxyJump passes it on), so both of its hops use the cipher.
+# too (ProxyJump passes it on), so both of its hops use the cipher.  One
+# more without a cipher, for `ssh -c CIPHER -J`: ProxyJump does not pass
+# -c on, so the jump hop negotiates OpenSSH's default cipher.
 mkdir -m 755 "$T/client"
 {
 	printf '[127.0.0.1]:%s %s\n' "$TPORT" "$(cut -d' ' -f1,2 "$T/target/host_ed25519.pub")"
@@ -250,7 +270,7 @@ mkdir -m 755 "$T/client"
 	printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$T/etc/host_ed25519.pub")"
 } > "$T/client/known_hosts"
 cipher_tag() { case "$1" in chacha20*) echo chacha20 ;; aes128-gcm*) echo aes128gcm ;; *) echo "$1" | tr -c 'a-z0-9\n' _ ;; esac; }
-for c in $CIPHERS; do
+for c in $CIPHERS default; do
 	cat > "$T/client/ssh_config.$(cipher_tag "$c")" <<CFG
 Host *
   User $ACCOUNT
@@ -264,7 +284,7 @@ Host *
   ControlPath none
   BatchMode yes
   LogLevel ERROR
-  Ciphers $c
+$([ "$c" = default ] || echo "  Ciphers $c")
 CFG
 done
 FIRST_CIPHER=${CIPHERS%% *}
@@ -276,6 +296,8 @@ ssh_argv() {
 	case "$1" in
 	direct)  ARGV=(ssh -F "$CFG" -p "$TPORT" 127.0.0.1) ;;
 	jump)    ARGV=(ssh -F "$CFG" -J "$ACCOUNT@127.0.0.1:$JPORT" -p "$TPORT" 127.0.0.1) ;;
+	jumpc)   ARGV=(ssh -F "$T/client/ssh_config.default" -c "$BULK_CIPHER"
+	             -J "$ACCOUNT@127.0.0.1:$JPORT" -p "$TPORT" 127.0.0.1) ;;
 	portier) ARGV=(ssh -F "$CFG" -o BatchMode=no -o PubkeyAuthentication=no
 	             -o NumberOfPasswordPrompts=1 -l "$LOGIN@$TARGET" -p "$PORT" 127.0.0.1) ;;
 	esac
@@ -375,6 +397,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	result "{\"m\":\"askpass\",\"ms\":$(( (t1 - t0) / 1000 )).0e-3}"
 done
 
+quiesce
 note "# 3. connection time: \`ssh host true\`, $CONN_RUNS runs per mode, interleaved"
 CFG="$T/client/ssh_config.$(cipher_tag "$FIRST_CIPHER")"
 for i in $(seq 1 "$CONN_RUNS"); do
@@ -393,6 +416,7 @@ done
 
 # ---- 2. pty round trip -------------------------------------------------------
 
+quiesce
 note "# 2. pty echo round trip: $LAT_RUNS x $LAT_N round trips per mode"
 REMOTE='stty raw -echo; echo READY; exec cat'
 for r in $(seq 1 "$LAT_RUNS"); do
@@ -448,6 +472,7 @@ rec_settle() {
 bulk() {
 	local kind="$1" c="$2" m="$3" bytes="$4" cmd="$5" t0 t1 rc rs="" ns mbs
 	CFG="$T/client/ssh_config.$(cipher_tag "$c")"
+	BULK_CIPHER=$c
 	[ "$m" = portier ] && { rec_list > "$T/rec.before"; next_login; }
 	ssh_argv "$m"
 	t0=$(now_ns); "${ARGV[@]}" "$cmd" </dev/null >/dev/null 2>"$T/bulk.err"; rc=$?; t1=$(now_ns)
@@ -468,11 +493,14 @@ bulk() {
 BYTES=$((BULK_MIB * 1048576))
 # One transfer first, not counted: the first one of a run is slower.
 [ "$BULK_RUNS" -gt 0 ] && { ssh_argv direct; "${ARGV[@]}" "head -c $BYTES /dev/zero" </dev/null >/dev/null 2>&1; }
+quiesce
 note "# 1. bulk: head -c $BYTES /dev/zero on the target, to /dev/null; $BULK_RUNS runs per mode and cipher"
 for c in $CIPHERS; do
+	# `ssh -c C -J` differs from `ssh -J` only when C is not the default.
+	case "$c" in chacha20-poly1305@openssh.com) bm=$MODES ;; *) bm="direct jump jumpc portier" ;; esac
 	for r in $(seq 1 "$BULK_RUNS"); do
 		printf '#   %s run %s:' "$(cipher_tag "$c")" "$r"
-		for m in $MODES; do bulk bulk "$c" "$m" "$BYTES" "head -c $BYTES /dev/zero"; done
+		for m in $bm; do bulk bulk "$c" "$m" "$BYTES" "head -c $BYTES /dev/zero"; done
 		echo
 	done
 done
@@ -481,6 +509,7 @@ if [ "$TEXT_RUNS" -gt 0 ]; then
 	TBYTES=$((TEXT_MIB * 1048576))
 	head -c $((TBYTES * 3 / 4 + 4096)) /dev/urandom | base64 -w 118 | head -c "$TBYTES" > "$T/text.dat"
 	chmod 644 "$T/text.dat"
+	quiesce
 	note "# 5. text: cat of $TEXT_MIB MiB of base64 lines on the target; $TEXT_RUNS runs per mode ($(cipher_tag "$FIRST_CIPHER"))"
 	for r in $(seq 1 "$TEXT_RUNS"); do
 		printf '#   run %s:' "$r"
@@ -494,6 +523,7 @@ if [ "$SFTP_RUNS" -gt 0 ]; then
 	truncate -s "$BYTES" "$T/zero.dat"
 	chmod 644 "$T/zero.dat"
 	cat "$T/zero.dat" > /dev/null	# in the page cache before the first run
+	quiesce
 	note "# 5. sftp: get of a $BULK_MIB MiB file to /dev/null (Portier keeps its transfer log); $SFTP_RUNS runs per mode ($(cipher_tag "$FIRST_CIPHER"))"
 	CFG="$T/client/ssh_config.$(cipher_tag "$FIRST_CIPHER")"
 	for r in $(seq 1 "$SFTP_RUNS"); do
