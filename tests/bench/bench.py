@@ -384,6 +384,22 @@ def report(argv):
         L = lat[m]
         print(f"   {NAMES[m]:<9}{L['n']:>6}{fmt(L['p50'], '.0f'):>8}{fmt(L['p90'], '.0f'):>8}{fmt(L['p99'], '.0f'):>8}"
               f"{fmt(L['max'], '.0f'):>8}{fmt(L['mean'], '.0f'):>8}{fmt(ratio(L['p99'], lat['direct']['p99']), '.2f'):>14}")
+    # Each session's p99 next to the direct session of the same round:
+    # the tail moves from one session to the next on every path.
+    per = {}
+    for row in by("lat"):
+        try:
+            xs = sorted(float(x) for x in open(row["file"]) if x.strip())
+        except OSError:
+            continue
+        if xs:
+            per.setdefault(row["file"].rsplit(".", 1)[1], {})[row["mode"]] = \
+                xs[min(len(xs) - 1, int(.99 * len(xs)))]
+    for m in ("jump", "portier"):
+        rs = [ratio(p[m], p["direct"]) for p in per.values() if m in p and "direct" in p]
+        if rs:
+            print(f"   {NAMES[m]:<8} session by session, p99 / direct's: median {median(rs):.2f}"
+                  f" ({min(rs):.2f} to {max(rs):.2f}, {len(rs)} sessions)")
     r = ratio(lat["portier"]["p99"], lat["direct"]["p99"])
     print(f"   -> Portier p99 / direct p99 = {fmt(r, '.2f')}   (goal <= 1.25: {verdict(r, 1.25, False)})")
     summary.append(("2. pty echo p99", "Portier / direct", fmt(r, ".2f"), "<= 1.25", verdict(r, 1.25, False)))
