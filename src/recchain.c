@@ -215,12 +215,6 @@ recchain_statement(char *buf, size_t len, const char *sid, const char *kind,
 	return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
-static void
-recchain_hex(const uint8_t d[32], char hex[RECCHAIN_HEX_LEN + 1])
-{
-	hex_encode(d, 32, hex);
-}
-
 int
 recchain_line(char *buf, size_t len, EVP_PKEY *key, const char *sid,
     int64_t us, const char *kind, uint64_t seq, uint64_t bytes,
@@ -232,7 +226,7 @@ recchain_line(char *buf, size_t len, EVP_PKEY *key, const char *sid,
 	EVP_MD_CTX	*ctx;
 	int		 n, ok;
 
-	recchain_hex(digest, hex);
+	hex_encode(digest, 32, hex);
 	if ((n = recchain_statement(st, sizeof(st), sid, kind, seq, bytes,
 	    hex)) == -1)
 		return -1;
@@ -562,7 +556,7 @@ recchain_check_line(struct recverify *rv, EVP_PKEY *pub, EVP_MD_CTX *run,
 		return -1;
 	}
 	EVP_MD_CTX_free(c);
-	recchain_hex(md, rv->rv_sha256);
+	hex_encode(md, 32, rv->rv_sha256);
 	if (strcmp(rv->rv_sha256, hex) != 0) {
 		recchain_bad(rv, off, lineno, "the SHA-256 of bytes 0-%" PRIu64
 		    " does not match %s %" PRIu64 ": the file was altered "

@@ -153,17 +153,11 @@ fd_cloexec(int fd)
 void
 sid_new(char sid[PT_SID_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t		 rnd[PT_SID_LEN / 2];
-	size_t		 i;
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		fatal("sid_new: getrandom");
-	for (i = 0; i < sizeof(rnd); i++) {
-		sid[2 * i] = hex[rnd[i] >> 4];
-		sid[2 * i + 1] = hex[rnd[i] & 0xf];
-	}
-	sid[PT_SID_LEN] = '\0';
+	hex_encode(rnd, sizeof(rnd), sid);
 }
 
 void

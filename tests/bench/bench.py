@@ -363,14 +363,19 @@ def report(argv):
     # 2. latency
     print()
     lat = {}
+    per = {}	# round -> mode -> that session's p99
+    p99 = lambda xs: xs[min(len(xs) - 1, int(.99 * len(xs)))]
     for m in MODES:
         files = [r["file"] for r in by("lat") if r["mode"] == m]
         xs = []
         for fn in files:
             try:
-                xs += [float(x) for x in open(fn) if x.strip()]
+                one = sorted(float(x) for x in open(fn) if x.strip())
             except OSError:
-                pass
+                continue
+            if one:
+                per.setdefault(fn.rsplit(".", 1)[1], {})[m] = p99(one)
+            xs += one
         xs.sort()
         q = (lambda p, xs=xs: xs[min(len(xs) - 1, int(p * len(xs)))]) if xs else (lambda p: None)
         lat[m] = {"n": len(xs), "p50": q(.5), "p90": q(.9), "p99": q(.99),
@@ -386,15 +391,6 @@ def report(argv):
               f"{fmt(L['max'], '.0f'):>8}{fmt(L['mean'], '.0f'):>8}{fmt(ratio(L['p99'], lat['direct']['p99']), '.2f'):>14}")
     # Each session's p99 next to the direct session of the same round:
     # the tail moves from one session to the next on every path.
-    per = {}
-    for row in by("lat"):
-        try:
-            xs = sorted(float(x) for x in open(row["file"]) if x.strip())
-        except OSError:
-            continue
-        if xs:
-            per.setdefault(row["file"].rsplit(".", 1)[1], {})[row["mode"]] = \
-                xs[min(len(xs) - 1, int(.99 * len(xs)))]
     for m in ("jump", "portier"):
         rs = [ratio(p[m], p["direct"]) for p in per.values() if m in p and "direct" in p]
         if rs:

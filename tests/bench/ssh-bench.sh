@@ -80,13 +80,16 @@ note() { printf '%s\n' "$*"; }
 # CPUs are 95 % idle, after a sync: what the last metric left behind
 # (sessions ending, recordings sealed, logs written back) is not measured
 # as part of the next one.
+cpu_ticks() {	# idle + iowait, and all ticks, of every CPU so far
+	awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
+}
 quiesce() {
 	local i a b
 	sync
 	for i in $(seq 1 20); do
-		a=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+		a=$(cpu_ticks)
 		sleep 1
-		b=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+		b=$(cpu_ticks)
 		awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
 		    exit !((y[2] - x[2]) > 0 && (y[1] - x[1]) / (y[2] - x[2]) >= 0.95) }' &&
 		    return 0
