@@ -413,7 +413,7 @@ authz_status(const char *user, struct pt_vendor *vd, struct pt_access *ac,
 	else if (next != 0)
 		snprintf(text, len, "closed, next window %s%s",
 		    policy_when(next, tz, when, sizeof(when)),
-		    ac->ac_approval ? " (or ask for approval)" : "");
+		    ac->ac_approval ? ", or ask for approval" : "");
 	else if (ac->ac_approval)
 		snprintf(text, len, "closed, needs approval");
 	else
