@@ -267,7 +267,7 @@ def stats(files):
 # ---- the report -------------------------------------------------------------
 
 NAMES = {"direct": "direct", "jump": "ssh -J", "jumpc": "ssh -c -J",
-         "portier": "Portier"}
+         "portier": "Portier", "hop": "TCP hop"}
 MODES = ["direct", "jump", "portier"]
 
 
@@ -365,7 +365,9 @@ def report(argv):
     lat = {}
     per = {}	# round -> mode -> that session's p99
     p99 = lambda xs: xs[min(len(xs) - 1, int(.99 * len(xs)))]
-    for m in MODES:
+    lmodes = [m for m in ["direct", "hop", "jump", "portier"]
+              if m in MODES or any(r["mode"] == m for r in by("lat"))]
+    for m in lmodes:
         files = [r["file"] for r in by("lat") if r["mode"] == m]
         xs = []
         for fn in files:
@@ -385,13 +387,16 @@ def report(argv):
     if not by("lat"):
         print("   (skipped)")
     print(f"   {'path':<9}{'n':>6}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'mean':>8}{'p99 / direct':>14}")
-    for m in MODES:
+    for m in lmodes:
         L = lat[m]
         print(f"   {NAMES[m]:<9}{L['n']:>6}{fmt(L['p50'], '.0f'):>8}{fmt(L['p90'], '.0f'):>8}{fmt(L['p99'], '.0f'):>8}"
               f"{fmt(L['max'], '.0f'):>8}{fmt(L['mean'], '.0f'):>8}{fmt(ratio(L['p99'], lat['direct']['p99']), '.2f'):>14}")
     # Each session's p99 next to the direct session of the same round:
     # the tail moves from one session to the next on every path.
-    for m in ("jump", "portier"):
+    if "hop" in lmodes:
+        print("   TCP hop: direct ssh through socat, a bare TCP relay that decrypts nothing: the least")
+        print("   that one more process on the path costs here, under Portier's and ssh -J's figures")
+    for m in [m for m in lmodes if m not in ("direct",)]:
         rs = [ratio(p[m], p["direct"]) for p in per.values() if m in p and "direct" in p]
         if rs:
             print(f"   {NAMES[m]:<8} session by session, p99 / direct's: median {median(rs):.2f}"
@@ -399,6 +404,10 @@ def report(argv):
     r = ratio(lat["portier"]["p99"], lat["direct"]["p99"])
     print(f"   -> Portier p99 / direct p99 = {fmt(r, '.2f')}   (goal <= 1.25: {verdict(r, 1.25, False)})")
     summary.append(("2. pty echo p99", "Portier / direct", fmt(r, ".2f"), "<= 1.25", verdict(r, 1.25, False)))
+    if "hop" in lmodes:
+        h = ratio(lat["hop"]["p99"], lat["direct"]["p99"])
+        print(f"   -> TCP hop p99 / direct p99 = {fmt(h, '.2f')}   (no goal: the floor for any relay here)")
+        summary.append(("2. pty echo p99", "TCP hop / direct", fmt(h, ".2f"), "none", "the floor"))
 
     # 3. connection
     print()

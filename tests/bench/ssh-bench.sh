@@ -30,6 +30,9 @@
 #   PB_NUSERS=20        bench vendor users (each login needs a fresh TOTP
 #                       time step; 20 users never wait)
 #   SSHD_USEPAM=yes     UsePAM of the target and jump sshd (Debian's default)
+#   HOP=yes             with socat installed, the pty metric also measures
+#                       direct ssh through a bare TCP relay (socat): what one
+#                       more process on the path costs on this machine
 #   KEEP_RECORDINGS=    set to keep the bulk recordings (they are large:
 #                       /dev/zero records as "\u0000", 6 bytes per byte)
 # A count of 0 skips that measurement (BULK_RUNS=0 CONN_RUNS=0 MEM_K=0 ...).
@@ -56,6 +59,7 @@ MEM_K=${MEM_K:-10}
 PB_NUSERS=${PB_NUSERS:-20}
 SSHD_USEPAM=${SSHD_USEPAM:-yes}
 KEEP_RECORDINGS=${KEEP_RECORDINGS:-}
+HOP=${HOP:-yes}
 
 MODES="direct jump portier"
 TARGET=pacs-01
@@ -140,6 +144,7 @@ cleanup() {
 	for f in "$T/target/sshd.pid" "$T/jump/sshd.pid"; do
 		[ -f "$f" ] && kill_tree "$(cat "$f")"
 	done
+	kill_tree "${HOP_PID:-}"
 	for u in $bench_users; do usermod -p '!' "$u" 2>/dev/null; done
 	[ -z "${pam_files:-}" ] || rm -f "$pam_files"	# one file, from setup_pam
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then
@@ -201,6 +206,24 @@ JPORT=$(free_port)
 start_sshd jump "$JPORT" || { echo "jump sshd did not start"; exit 1; }
 TARGET_SSHD=$(cat "$T/target/sshd.pid")
 JUMP_SSHD=$(cat "$T/jump/sshd.pid")
+
+# A bare TCP relay in front of the target: socat copies bytes, decrypts
+# nothing, holds no SSH session.  Through it, direct ssh measures the
+# least that one more process on the path costs here, the floor under
+# any relay's round trip (Portier's, or a jump host's).
+LAT_MODES=$MODES
+HPORT=
+if [ "$HOP" = yes ] && command -v socat >/dev/null; then
+	HPORT=$(free_port)
+	socat "TCP-LISTEN:$HPORT,bind=127.0.0.1,reuseaddr,fork,nodelay" \
+	    "TCP:127.0.0.1:$TPORT,nodelay" </dev/null >/dev/null 2>&1 &
+	HOP_PID=$!
+	if wait_for 5 sh -c "ss -Htln 'sport = :$HPORT' | grep -q ."; then
+		LAT_MODES="direct hop jump portier"
+	else
+		note "# socat did not listen on :$HPORT; the pty metric goes without it"
+	fi
+fi
 
 # Portier: one target, one vendor with PB_NUSERS users, PAM (pam_unix).
 setup_pam
@@ -269,6 +292,8 @@ export PB_CODE=000000
 mkdir -m 755 "$T/client"
 {
 	printf '[127.0.0.1]:%s %s\n' "$TPORT" "$(cut -d' ' -f1,2 "$T/target/host_ed25519.pub")"
+	[ -z "$HPORT" ] ||
+	    printf '[127.0.0.1]:%s %s\n' "$HPORT" "$(cut -d' ' -f1,2 "$T/target/host_ed25519.pub")"
 	printf '[127.0.0.1]:%s %s\n' "$JPORT" "$(cut -d' ' -f1,2 "$T/jump/host_ed25519.pub")"
 	printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$T/etc/host_ed25519.pub")"
 } > "$T/client/known_hosts"
@@ -298,6 +323,7 @@ CFG="$T/client/ssh_config.$(cipher_tag "$FIRST_CIPHER")"
 ssh_argv() {
 	case "$1" in
 	direct)  ARGV=(ssh -F "$CFG" -p "$TPORT" 127.0.0.1) ;;
+	hop)     ARGV=(ssh -F "$CFG" -p "$HPORT" 127.0.0.1) ;;
 	jump)    ARGV=(ssh -F "$CFG" -J "$ACCOUNT@127.0.0.1:$JPORT" -p "$TPORT" 127.0.0.1) ;;
 	jumpc)   ARGV=(ssh -F "$T/client/ssh_config.default" -c "$BULK_CIPHER"
 	             -J "$ACCOUNT@127.0.0.1:$JPORT" -p "$TPORT" 127.0.0.1) ;;
@@ -423,7 +449,7 @@ quiesce
 note "# 2. pty echo round trip: $LAT_RUNS x $LAT_N round trips per mode"
 REMOTE='stty raw -echo; echo READY; exec cat'
 for r in $(seq 1 "$LAT_RUNS"); do
-	for m in $MODES; do
+	for m in $LAT_MODES; do
 		[ "$m" = portier ] && next_login
 		ssh_argv "$m"
 		f="$T/lat.$m.$r"
