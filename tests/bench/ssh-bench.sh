@@ -290,10 +290,10 @@ export PB_CODE=000000
 # more without a cipher, for `ssh -c CIPHER -J`: ProxyJump does not pass
 # -c on, so the jump hop negotiates OpenSSH's default cipher.
 mkdir -m 755 "$T/client"
+tkey=$(cut -d' ' -f1,2 "$T/target/host_ed25519.pub")
 {
-	printf '[127.0.0.1]:%s %s\n' "$TPORT" "$(cut -d' ' -f1,2 "$T/target/host_ed25519.pub")"
-	[ -z "$HPORT" ] ||
-	    printf '[127.0.0.1]:%s %s\n' "$HPORT" "$(cut -d' ' -f1,2 "$T/target/host_ed25519.pub")"
+	printf '[127.0.0.1]:%s %s\n' "$TPORT" "$tkey"
+	[ -z "$HPORT" ] || printf '[127.0.0.1]:%s %s\n' "$HPORT" "$tkey"
 	printf '[127.0.0.1]:%s %s\n' "$JPORT" "$(cut -d' ' -f1,2 "$T/jump/host_ed25519.pub")"
 	printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$T/etc/host_ed25519.pub")"
 } > "$T/client/known_hosts"
