@@ -405,6 +405,14 @@ def report(argv):
         h = ratio(lat["hop"]["p99"], lat["direct"]["p99"])
         print(f"   -> TCP hop p99 / direct p99 = {fmt(h, '.2f')}   (no goal: direct ssh through socat, which decrypts nothing; the floor for any relay here)")
         summary.append(("2. pty echo p99", "TCP hop / direct", fmt(h, ".2f"), "none", "the floor"))
+        # What Portier's own work (two SSH sessions, authorization,
+        # recording) adds over a process that only copies bytes.
+        rs = [ratio(p["portier"], p["hop"]) for p in per.values() if "portier" in p and "hop" in p]
+        o = ratio(lat["portier"]["p99"], lat["hop"]["p99"])
+        print(f"   -> Portier p99 / TCP hop p99 = {fmt(o, '.2f')}"
+              + (f", session by session: median {median(rs):.2f} ({min(rs):.2f} to {max(rs):.2f})" if rs else "")
+              + "   (no goal)")
+        summary.append(("2. pty echo p99", "Portier / TCP hop", fmt(o, ".2f"), "none", "over the floor"))
 
     # 3. connection
     print()
