@@ -138,12 +138,12 @@ vlog_errno(int pri, const char *fmt, va_list ap)
 	char	 msg[1024];
 	int	 saved = errno;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	errno = saved;
 	if (fmt == NULL || *fmt == '\0')
 		logit(pri, "%s", strerror(saved));
-	else
+	else {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		logit(pri, "%s: %s", msg, strerror(saved));
+	}
 	errno = saved;
 }
 
