@@ -105,9 +105,11 @@ export_tar(const char *out, const char *dir)
 	size_t		 i, pad;
 	int		 fd;
 
-	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
+	if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) ==
 	    -1) {
-		replay_warnx("%s: %s", out, strerror(errno));
+		replay_warnx("%s: %s%s", out, strerror(errno), errno == EEXIST ?
+		    ": a bundle is never overwritten; give another name, or "
+		    "remove that file first" : "");
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%.60s/", dir);
@@ -260,7 +262,7 @@ replay_export(int argc, char *argv[])
 	EVP_PKEY		*pub;
 	uint8_t			*buf, *kbuf, md[32];
 	size_t			 len, klen, i, mlen = 0;
-	int			 ch, rc;
+	int			 ch, rc, status;
 	FILE			*f;
 
 	while ((ch = getopt_long(argc, argv, "o:k:s:", opts, NULL)) != -1) {
@@ -283,6 +285,11 @@ replay_export(int argc, char *argv[])
 		    "[--key PUB] [--store DB]");
 		return REPLAY_ERROR;
 	}
+	if (strcmp(out, "-") == 0) {
+		replay_warnx("export writes a file, not standard output: give "
+		    "its name with -o");
+		return REPLAY_ERROR;
+	}
 	if (keypath == NULL)
 		keypath = replay_default_key();
 	if ((pub = recchain_pub_load(keypath, err, sizeof(err))) == NULL) {
@@ -302,9 +309,22 @@ replay_export(int argc, char *argv[])
 		    (unsigned long long)rv.rv_bad_offset, rv.rv_why);
 		return REPLAY_BAD;
 	}
+	status = rv.rv_status == RECV_SEALED ? REPLAY_OK : REPLAY_UNSEALED;
+	/* What verify refuses is not exported as evidence. */
+	if (replay_name_check(argv[optind], rv.rv_sid) == -1 ||
+	    (store != NULL && (status = replay_verify_store(argv[optind],
+	    store, rv.rv_sid, buf, len, status)) != REPLAY_OK &&
+	    status != REPLAY_UNSEALED)) {
+		if (status != REPLAY_ERROR)
+			replay_warnx("%s: not exported", argv[optind]);
+		return status == REPLAY_ERROR ? REPLAY_ERROR : REPLAY_BAD;
+	}
 	if (rv.rv_status == RECV_UNSEALED)
 		replay_warnx("%s is not sealed: exported as it is",
 		    argv[optind]);
+	else if (status == REPLAY_UNSEALED)
+		replay_warnx("%s: the audit trail does not vouch for it: "
+		    "exported as it is", argv[optind]);
 	base = strrchr(argv[optind], '/') != NULL ?
 	    strrchr(argv[optind], '/') + 1 : argv[optind];
 	if (strlen(base) >= 90) {
@@ -347,5 +367,5 @@ replay_export(int argc, char *argv[])
 		free(members[i].data);
 	free(buf);
 	free(kbuf);
-	return rv.rv_status == RECV_SEALED ? REPLAY_OK : REPLAY_UNSEALED;
+	return status;
 }

@@ -2,15 +2,19 @@
  * replay-search.c: portier-replay search PATTERN [--dir DIR] [--target T]
  *     [--vendor V] [--since YYYY-MM-DD] [--json]
  *
- * Finds what was typed ("i" events) or shown ("o" events) across all
- * recordings under a directory.  Each stream is rebuilt as the text a
+ * Finds what was typed ("i" events), shown ("o" events) or noted by the
+ * bastion ("m" events: the command an exec ran, forwarded connections,
+ * the end) across all recordings under a directory.  Each stream is rebuilt as the text a
  * person would read: keystrokes joined and backspaces applied, output
  * without its terminal escape sequences; PATTERN, an extended regular
  * expression, is matched line by line.  Each hit names the session, the
- * file, and the time offset to give "play --from".
+ * file, and the time offset to give "play --from".  Dates are UTC, as
+ * the directories are.  A directory or file it cannot read makes the
+ * search incomplete: it says so, and exits 1 whatever it found.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <regex.h>
@@ -35,14 +39,14 @@ struct stext {
 };
 
 struct sfile {
-	struct stext	 sf_in, sf_out;
+	struct stext	 sf_in, sf_out, sf_ev;
 	char		 sf_user[PT_NAME_MAX], sf_vendor[PT_NAME_MAX];
 	char		 sf_target[PT_NAME_MAX];
 };
 
 static char	**files;
 static size_t	  nfiles, capfiles;
-static int	  json, hits;
+static int	  json, hits, unread;
 
 static void
 stext_add(struct stext *st, char c)
@@ -146,6 +150,10 @@ replay_search_collect(const struct recevent *ev, size_t off, void *arg)
 		stext_feed(&sf->sf_in, ev->ev_data, ev->ev_len, ev->ev_us, 1);
 	else if (ev->ev_code == 'o')
 		stext_feed(&sf->sf_out, ev->ev_data, ev->ev_len, ev->ev_us, 0);
+	else if (ev->ev_code == 'm') {
+		stext_feed(&sf->sf_ev, ev->ev_data, ev->ev_len, ev->ev_us, 0);
+		stext_feed(&sf->sf_ev, "\n", 1, ev->ev_us, 0);
+	}
 	else if (ev->ev_code == 'x' &&
 	    strncmp(ev->ev_data, "authorized ", 11) == 0) {
 		recchain_word(ev->ev_data, "user", sf->sf_user,
@@ -235,6 +243,11 @@ replay_search_walk(const char *path, const struct stat *sb, int type,
 {
 	size_t	 n = strlen(path);
 
+	if (type == FTW_DNR || type == FTW_NS) {
+		replay_warnx("%s: cannot read: %s", path, strerror(errno));
+		unread++;
+		return 0;
+	}
 	if (type != FTW_F || n < 5 || strcmp(path + n - 5, ".cast") != 0)
 		return 0;
 	if (nfiles == capfiles) {
@@ -290,8 +303,7 @@ replay_search(int argc, char *argv[])
 				replay_warnx("--since: a date, YYYY-MM-DD");
 				return REPLAY_ERROR;
 			}
-			tm.tm_isdst = -1;
-			since = mktime(&tm);
+			since = timegm(&tm);	/* the directories' time */
 			break;
 		case 'j':
 			json = 1;
@@ -312,14 +324,17 @@ replay_search(int argc, char *argv[])
 		return REPLAY_ERROR;
 	}
 	if (nftw(dir, replay_search_walk, 16, FTW_PHYS) == -1) {
-		replay_warnx("%s: cannot read the directory", dir);
+		replay_warnx("%s: cannot read the directory: %s", dir,
+		    strerror(errno));
 		regfree(&re);
 		return REPLAY_ERROR;
 	}
 	qsort(files, nfiles, sizeof(*files), str_cmp);
 	for (i = 0; i < nfiles; i++) {
-		if (replay_load(files[i], &buf, &len) == -1)
+		if (replay_load(files[i], &buf, &len) == -1) {
+			unread++;
 			continue;
+		}
 		hl = replay_header(buf, len);
 		if (recchain_header_str((char *)buf, hl, "session", sid,
 		    sizeof(sid)) == -1)
@@ -345,9 +360,12 @@ replay_search(int argc, char *argv[])
 			    "typed", &re);
 			replay_search_stream(files[i], sid, &sf, &sf.sf_out,
 			    "output", &re);
+			replay_search_stream(files[i], sid, &sf, &sf.sf_ev,
+			    "event", &re);
 		}
 		stext_free(&sf.sf_in);
 		stext_free(&sf.sf_out);
+		stext_free(&sf.sf_ev);
 	}
 	if (json)
 		printf("%s]\n", hits ? "\n" : "[");
@@ -355,5 +373,11 @@ replay_search(int argc, char *argv[])
 		free(files[i]);
 	free(files);
 	regfree(&re);
+	if (unread > 0) {
+		replay_warnx("the search is incomplete: %d path%s could not be "
+		    "read (run it as root, or as the owner of the recordings)",
+		    unread, unread == 1 ? "" : "s");
+		return REPLAY_ERROR;
+	}
 	return hits > 0 ? REPLAY_OK : REPLAY_ERROR;
 }

@@ -26,10 +26,11 @@
 #include "replay.h"
 
 static __attribute__((noreturn)) void
-usage(void)
+usage(FILE *f, int code)
 {
-	fprintf(stderr,
-	    "usage: portier-replay verify FILE|BUNDLE.tar [--key PUB]\n"
+	fprintf(f,
+	    "usage: portier-replay verify FILE|BUNDLE.tar [--key PUB] "
+	    "[--store DB]\n"
 	    "       portier-replay play FILE [--speed N] [--from TIME] "
 	    "[--max-idle S]\n"
 	    "       portier-replay search PATTERN [--dir DIR] [--target T] "
@@ -37,7 +38,7 @@ usage(void)
 	    "                             [--since YYYY-MM-DD] [--json]\n"
 	    "       portier-replay export FILE -o BUNDLE.tar [--key PUB] "
 	    "[--store DB]\n");
-	exit(REPLAY_ERROR);
+	exit(code);
 }
 
 void
@@ -189,16 +190,19 @@ replay_tar_next(const uint8_t *buf, size_t len, size_t *off,
 	t->t_data = h + 512;
 	t->t_len = (size_t)n;
 	*off += 512 + ((n + 511) / 512) * 512;
-	if (h[156] != '0' && h[156] != '\0')
+	if (h[156] == '5')
 		return replay_tar_next(buf, len, off, t);	/* a directory */
-	return 1;
+	/* Links and devices: tar -x would make them, verify cannot. */
+	return h[156] == '0' || h[156] == '\0' ? 1 : -1;
 }
 
 int
 main(int argc, char *argv[])
 {
 	if (argc < 2)
-		usage();
+		usage(stderr, REPLAY_ERROR);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+		usage(stdout, REPLAY_OK);
 	log_init(1, 0);
 	if (strcmp(argv[1], "verify") == 0)
 		return replay_verify(argc - 1, argv + 1);
@@ -208,5 +212,5 @@ main(int argc, char *argv[])
 		return replay_search(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0)
 		return replay_export(argc - 1, argv + 1);
-	usage();
+	usage(stderr, REPLAY_ERROR);
 }

@@ -45,6 +45,14 @@ int	 replay_is_tar(const uint8_t *buf, size_t len);
 int	 replay_tar_next(const uint8_t *buf, size_t len, size_t *off,
 	    struct replay_tar *);
 
+/* The last component of a path. */
+const char *replay_base(const char *path);
+/* A file named HHMMSS-SESSION.cast holds SID: 0, or -1 (said). */
+int	 replay_name_check(const char *name, const char *sid);
+/* The file against the store's audit trail: RC or a worse exit code. */
+int	 replay_verify_store(const char *name, const char *db, const char *sid,
+	    const uint8_t *buf, size_t len, int rc);
+
 int	 replay_verify(int argc, char *argv[]);
 int	 replay_play(int argc, char *argv[]);
 int	 replay_search(int argc, char *argv[]);
