@@ -17,6 +17,12 @@
  * not extend the chain, and prev_hash is UNIQUE: the chain cannot fork.
  * audit_verify() finds what was done behind SQLite's back: a row changed,
  * removed, reordered, or cut from the end.
+ *
+ * Whoever can write the store could also recompute every hash after the
+ * row they changed.  That is what anchors are for: the monitor logs each
+ * row's number and the start of its hash with the row (to syslog, which
+ * a hospital usually copies off the machine), and "audit verify --anchor
+ * ROW:HASH" checks that the trail still holds that hash at that row.
  */
 #include "config.h"
 
@@ -409,6 +415,17 @@ int
 audit_verify(struct store *st, int64_t *nrows, int64_t *bad_id, char *why,
     size_t whylen)
 {
+	char	 head[AUDIT_HASH_LEN + 1];
+
+	return audit_verify_anchor(st, 0, NULL, nrows, bad_id, head, why,
+	    whylen);
+}
+
+int
+audit_verify_anchor(struct store *st, int64_t anchor_id, const char *anchor,
+    int64_t *nrows, int64_t *bad_id, char head[AUDIT_HASH_LEN + 1],
+    char *why, size_t whylen)
+{
 	sqlite3		*db = store_db(st);
 	sqlite3_stmt	*stmt = NULL;
 	char		 prev[AUDIT_HASH_LEN + 1];
@@ -420,6 +437,7 @@ audit_verify(struct store *st, int64_t *nrows, int64_t *bad_id, char *why,
 	*bad_id = 0;
 	why[0] = '\0';
 	audit_zero(prev);
+	audit_zero(head);
 	/* One read transaction: the walk and the tail see one snapshot. */
 	own = sqlite3_get_autocommit(db);
 	if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
@@ -441,12 +459,29 @@ audit_verify(struct store *st, int64_t *nrows, int64_t *bad_id, char *why,
 		strlcpy(prev, h, sizeof(prev));
 		n++;
 		*nrows = n;
+		if (n == anchor_id && strncmp(h, anchor, strlen(anchor)) != 0) {
+			*bad_id = n;
+			snprintf(why, whylen, "its hash is %.16s..., not the "
+			    "anchor %.16s...: this row or one before it was "
+			    "rewritten, and the hashes after it recomputed",
+			    h, anchor);
+			ret = 1;
+			goto out;
+		}
 	}
 	if (rc != SQLITE_DONE) {
 		snprintf(why, whylen, "audit: %s", sqlite3_errmsg(db));
 		goto out;
 	}
+	strlcpy(head, prev, AUDIT_HASH_LEN + 1);
 	ret = audit_verify_tail(db, n, bad_id, why, whylen);
+	if (ret == 0 && anchor_id > n) {
+		*bad_id = anchor_id;
+		snprintf(why, whylen, "the anchor's row %lld is not in the "
+		    "trail, which ends at row %lld: rows were removed",
+		    (long long)anchor_id, (long long)n);
+		ret = 1;
+	}
  out:
 	sqlite3_finalize(stmt);
 	if (own)

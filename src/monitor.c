@@ -88,7 +88,9 @@ mon_audit(const char *actor, const char *event, const char *target,
 		    "access may go unrecorded", store_error(store));
 		exit(1);
 	}
-	log_info("audit: %s actor=%s%s%s%s%s%s%s", event, ar.actor,
+	/* Row and hash first: an anchor for "audit verify --anchor". */
+	log_info("audit: %s row=%lld:%.16s actor=%s%s%s%s%s%s%s", event,
+	    (long long)ar.id, ar.hash, ar.actor,
 	    target ? " target=" : "", target ? target : "",
 	    session ? " session=" : "", session ? session : "",
 	    reason ? " reason=" : "", reason ? reason : "");
@@ -474,8 +476,9 @@ mon_control_request(struct msgchan *mc, struct msg_in *mi)
 {
 	struct audit_walk	 aw = { mi->mi_id, 0, 0, 0 };
 	struct msg		*m;
-	int64_t			 since, nrows = 0, bad = 0;
-	char			 why[256] = "";
+	int64_t			 since, nrows = 0, bad = 0, anchor_id;
+	char			 why[256] = "", anchor[AUDIT_HASH_LEN + 1];
+	char			 head[AUDIT_HASH_LEN + 1];
 	int			 rc;
 
 	if ((rc = monctl_dispatch(mc, mi)) != 1)
@@ -498,9 +501,13 @@ mon_control_request(struct msgchan *mc, struct msg_in *mi)
 			msgchan_send(mc, m_create(MSG_CTL_END, mi->mi_id, -1));
 		return 0;
 	case MSG_CTL_AUDIT_VERIFY:
-		if (m_end(mi) == -1)
+		if (m_get_i64(mi, &anchor_id) == -1 ||
+		    m_get_str(mi, anchor, sizeof(anchor)) == -1 ||
+		    m_end(mi) == -1 || strspn(anchor, "0123456789abcdef") !=
+		    strlen(anchor) || (anchor_id > 0) != (anchor[0] != '\0'))
 			return -1;
-		rc = audit_verify(store, &nrows, &bad, why, sizeof(why));
+		rc = audit_verify_anchor(store, anchor_id, anchor, &nrows,
+		    &bad, head, why, sizeof(why));
 		if (rc < 0) {
 			m = m_create(MSG_CTL_ERROR, mi->mi_id, -1);
 			m_add_str(m, why);
@@ -512,6 +519,7 @@ mon_control_request(struct msgchan *mc, struct msg_in *mi)
 		m_add_i64(m, nrows);
 		m_add_i64(m, bad);
 		m_add_str(m, why);
+		m_add_str(m, head);
 		msgchan_send(mc, m);
 		if (rc != 0)
 			log_alert("audit chain broken at row %lld: %s",

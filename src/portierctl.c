@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -53,7 +54,8 @@ usage(void)
 	    "  audit [--since TIME]   the audit trail; TIME is YYYY-MM-DD,\n"
 	    "                         \"YYYY-MM-DD HH:MM[:SS]\" (UTC) or an age\n"
 	    "                         such as 30m, 2h, 7d\n"
-	    "  audit verify           check the audit trail's hash chain\n"
+	    "  audit verify [--anchor ROW:HASH]\n"
+	    "                         check the audit trail's hash chain\n"
 	    "  user add NAME --vendor VENDOR [--name \"FULL NAME\"]\n"
 	    "                         add a vendor's user the policy declares\n"
 	    "  user list              users, their TOTP state and lockouts\n"
@@ -368,20 +370,60 @@ cmd_audit(int fd, int64_t since)
 	return 0;
 }
 
+/*
+ * "ROW:HASH", as portierd logs it with each audit row ("row=57:4f3a..."):
+ * at least 16 hex digits of the row's hash.
+ */
 static int
-cmd_audit_verify(int fd)
+parse_anchor(const char *s, int64_t *id, char hex[65])
+{
+	char		*end;
+	long long	 n;
+	size_t		 i, len;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != ':' || n < 1)
+		return -1;
+	len = strlen(end + 1);
+	if (len < 16 || len > 64)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)end[1 + i]))
+			return -1;
+		hex[i] = (char)tolower((unsigned char)end[1 + i]);
+	}
+	hex[len] = '\0';
+	*id = n;
+	return 0;
+}
+
+static int
+cmd_audit_verify(int fd, const char *anchor)
 {
 	struct msg_in	*mi;
+	struct msg	*m;
 	uint32_t	 ok;
-	int64_t		 nrows, bad;
-	char		 why[512];
+	int64_t		 nrows, bad, aid = 0;
+	char		 why[512], head[65], ahex[65] = "";
 
-	ctl_send(fd, m_create(MSG_CTL_AUDIT_VERIFY, 0, -1));
+	if (anchor != NULL && parse_anchor(anchor, &aid, ahex) == -1) {
+		fprintf(stderr, "portierctl: audit verify: --anchor \"%s\": "
+		    "give ROW:HASH as portierd logged it with the row, e.g. "
+		    "--anchor 57:4f3a9c1d2e3f4a5b (16 to 64 hex digits)\n",
+		    anchor);
+		exit(2);
+	}
+	m = m_create(MSG_CTL_AUDIT_VERIFY, 0, -1);
+	m_add_i64(m, aid);
+	m_add_str(m, ahex);
+	ctl_send(fd, m);
 	mi = ctl_recv(fd);
 	if (mi->mi_type != MSG_CTL_AUDIT_VERIFY_RESULT ||
 	    m_get_u32(mi, &ok) == -1 || m_get_i64(mi, &nrows) == -1 ||
 	    m_get_i64(mi, &bad) == -1 ||
-	    m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)
+	    m_get_str(mi, why, sizeof(why)) == -1 ||
+	    m_get_str(mi, head, sizeof(head)) == -1 || m_end(mi) == -1)
 		ctl_bad();
 	if (json) {
 		printf("{\"ok\": %s, \"rows\": %lld", ok ? "true" : "false",
@@ -390,11 +432,15 @@ cmd_audit_verify(int fd)
 			printf(", \"bad_row\": %lld, \"reason\": ",
 			    (long long)bad);
 			json_str(why);
-		}
+		} else
+			printf(", \"head\": \"%lld:%s\"", (long long)nrows,
+			    head);
 		printf("}\n");
 	} else if (ok)
-		printf("audit trail verified: %lld rows, hash chain intact\n",
-		    (long long)nrows);
+		printf("audit trail verified: %lld rows, hash chain intact%s%s; "
+		    "head %lld:%.16s (keep it: --anchor checks it later)\n",
+		    (long long)nrows, aid > 0 ? ", anchor row " : "",
+		    aid > 0 ? anchor : "", (long long)nrows, head);
 	else
 		printf("audit trail BROKEN at row %lld: %s\n", (long long)bad,
 		    why);
@@ -985,6 +1031,9 @@ cmd_parse(const char *cmd, int argc, char **argv, const struct option *opts,
 		case OPT_VERIFY:
 			ca->verify = 1;
 			break;
+		case OPT_ANCHOR:
+			ca->anchor = optarg;
+			break;
 		case ':':
 			fprintf(stderr, "portierctl: %s: %s needs an "
 			    "argument\n", cmd, argv[optind - 1]);
@@ -1029,7 +1078,8 @@ static int
 run_audit(int argc, char **argv)
 {
 	static const struct option opts[] = { O_JSON,
-	    { "since", required_argument, NULL, OPT_SINCE }, O_END };
+	    { "since", required_argument, NULL, OPT_SINCE },
+	    { "anchor", required_argument, NULL, OPT_ANCHOR }, O_END };
 	struct cmd_args	 ca;
 	int64_t		 t;
 
@@ -1042,8 +1092,10 @@ run_audit(int argc, char **argv)
 		}
 		if (ca.since != NULL)
 			usage();
-		return cmd_audit_verify(ctl_connect());
+		return cmd_audit_verify(ctl_connect(), ca.anchor);
 	}
+	if (ca.anchor != NULL)
+		usage();
 	t = ca.since ? parse_since(ca.since) : 0;
 	return cmd_audit(ctl_connect(), t);
 }

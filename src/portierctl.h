@@ -40,13 +40,14 @@ struct cmd_args {
 	const char	*user, *reason, *note, *from, *dur, *target;
 	int		 force, password_stdin, yes;
 	int		 pending, needs_review, all, verify;
+	const char	*anchor;
 };
 
 enum {
 	OPT_JSON = 256, OPT_SINCE, OPT_VENDOR, OPT_NAME, OPT_PNG, OPT_FORCE,
 	OPT_KEY, OPT_PASSWORD_STDIN, OPT_YES, OPT_USER, OPT_REASON, OPT_NOTE,
 	OPT_FROM, OPT_FOR, OPT_PENDING, OPT_NEEDS_REVIEW, OPT_ALL, OPT_TARGET,
-	OPT_VERIFY
+	OPT_VERIFY, OPT_ANCHOR
 };
 
 #define O_JSON		{ "json", no_argument, NULL, OPT_JSON }

@@ -400,6 +400,13 @@ int	 audit_last(struct store *, struct audit_rec *);
  */
 int	 audit_verify(struct store *, int64_t *nrows, int64_t *bad_id,
 	    char *why, size_t whylen);
+/*
+ * The same, and row ANCHOR_ID (if > 0) must have a hash that starts with
+ * ANCHOR (lowercase hex); HEAD gets the last row's hash.
+ */
+int	 audit_verify_anchor(struct store *, int64_t anchor_id,
+	    const char *anchor, int64_t *nrows, int64_t *bad_id,
+	    char head[AUDIT_HASH_LEN + 1], char *why, size_t whylen);
 
 /* ---- vault.c: AES-256-GCM for secrets at rest ---------------------------- */
 
