@@ -11,6 +11,7 @@
  * Output before --from is written at once, so the screen is what the
  * vendor had at that moment.  Nothing but the "o" stream reaches the
  * terminal: what the vendor typed is in it as echoed by the target.
+ * Who, where and how it ended are said on stderr, before and after.
  */
 #include "config.h"
 
@@ -42,12 +43,22 @@ struct pevents {
 
 static struct termios	 saved_tio;
 static int		 raw_on;
+static char		 who[512], what[512], ending[512];
 
 static int
 replay_play_collect(const struct recevent *ev, size_t off, void *arg)
 {
 	struct pevents	*pe = arg;
+	int		 n = ev->ev_len > 400 ? 400 : (int)ev->ev_len;
 
+	if (ev->ev_code == 'x' && strncmp(ev->ev_data, "authorized ", 11) == 0)
+		snprintf(who, sizeof(who), "%.*s", n - 11, ev->ev_data + 11);
+	if (ev->ev_code == 'm' && strncmp(ev->ev_data, "exec: ", 6) == 0 &&
+	    what[0] == '\0')
+		snprintf(what, sizeof(what), "%.*s", n, ev->ev_data);
+	if (ev->ev_code == 'm' && strncmp(ev->ev_data, "end: ", 5) == 0)
+		snprintf(ending, sizeof(ending), "+%.1fs %.*s",
+		    (double)ev->ev_us / 1e6, n, ev->ev_data);
 	if (ev->ev_code != 'o' && ev->ev_code != 'm')
 		return 0;
 	if (pe->n == pe->cap) {
@@ -181,8 +192,10 @@ replay_play(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "s:f:i:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if ((speed = strtod(optarg, NULL)) <= 0) {
-				replay_warnx("--speed: a positive number");
+			speed = strtod(optarg, NULL);
+			if (!(speed >= 0.125 && speed <= 1000)) {
+				replay_warnx("--speed: a number from 0.125 "
+				    "to 1000");
 				return REPLAY_ERROR;
 			}
 			break;
@@ -210,6 +223,10 @@ replay_play(int argc, char *argv[])
 	if (replay_load(argv[optind], &buf, &len) == -1)
 		return REPLAY_ERROR;
 	replay_events(buf, len, replay_play_collect, &pe);
+	fprintf(stderr, "portier-replay: %s: %s%s%s\r\n",
+	    replay_base(argv[optind]), who[0] != '\0' ? who : "no session "
+	    "was authorised (a refused or failed login)",
+	    what[0] != '\0' ? ", " : "", what);
 	free(buf);
 	replay_play_raw();
 	from_us = (int64_t)(from * 1e6);
@@ -221,6 +238,8 @@ replay_play(int argc, char *argv[])
 			    from_us)) / 1e6;
 			if (idle > 0 && d > idle)
 				d = idle;
+			if (d > 86400)
+				d = 86400;
 			ms = (int)(d * 1000 / speed);
 			if (ms > 0 || paused) {
 				k = replay_play_wait(ms, &paused, &speed);
@@ -237,6 +256,8 @@ replay_play(int argc, char *argv[])
 		prev = e->pe_us;
 	}
 	replay_play_restore();
+	fprintf(stderr, "\r\nportier-replay: %s\r\n", ending[0] != '\0' ?
+	    ending : "no end marker: the recording was cut");
 	for (i = 0; i < pe.n; i++)
 		free(pe.pv[i].pe_data);
 	free(pe.pv);

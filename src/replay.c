@@ -142,7 +142,9 @@ replay_time_parse(const char *s)
 
 	for (;;) {
 		part = strtod(s, &end);
-		if (end == s || part < 0 || ++fields > 3)
+		/* Finite; minutes and seconds after the first field < 60. */
+		if (end == s || !(part >= 0 && part < 1e9) || ++fields > 3 ||
+		    (fields > 1 && part >= 60))
 			return -1;
 		t = t * 60 + part;
 		if (*end == '\0')

@@ -166,9 +166,17 @@ echo "$out"
 check "search says when it cannot read the recordings (rc $rc = 1)" \
     sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'cannot read.*Permission denied'" _ "$out"
 t=$("$REPLAY" search 'rec-marker' --dir "$REC" | awk '/typed/ { sub(/^\+/, "", $3); print $3; exit }')
-out=$("$REPLAY" play "$A" --speed 100 --max-idle 0.1 --from "$t")
+out=$("$REPLAY" play "$A" --speed 100 --max-idle 0.1 --from "$t" 2>"$T/play.err")
 check "play --from the time search gave shows the output from there" \
     sh -c "echo \"\$1\" | grep -q 'rec-marker-42'" _ "$out"
+cat "$T/play.err"
+check "play says on stderr whose session it is, before" \
+    grep -q "^portier-replay: $(basename "$A"): user=ptjdoe vendor=acme target=pacs-01" "$T/play.err"
+check "and how it ended, after" grep -q '^portier-replay: +[0-9.]*s end: ' "$T/play.err"
+"$REPLAY" play "$A" --speed nan >/dev/null 2>&1 && rc=0 || rc=$?
+check "play --speed nan is refused (rc $rc = 1)" [ "$rc" = 1 ]
+"$REPLAY" play "$A" --from 99:99 >/dev/null 2>&1 && rc=0 || rc=$?
+check "play --from 99:99 is refused (rc $rc = 1)" [ "$rc" = 1 ]
 
 # ---- export --------------------------------------------------------------------------------------
 out=$("$REPLAY" export "$A" -o "$T/bundle.tar" --key "$PUB" --store "$T/var/portier.db") && rc=0 || rc=$?
