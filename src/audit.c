@@ -404,8 +404,13 @@ audit_verify_tail(sqlite3 *db, int64_t last, int64_t *bad_id, char *why,
 	}
 	if (seq > last) {
 		*bad_id = last + 1;
-		snprintf(why, whylen, "rows %lld to %lld were removed from the "
-		    "end of the trail", (long long)last + 1, (long long)seq);
+		if (seq == last + 1)
+			snprintf(why, whylen, "row %lld was removed from the "
+			    "end of the trail", (long long)seq);
+		else
+			snprintf(why, whylen, "rows %lld to %lld were removed "
+			    "from the end of the trail", (long long)last + 1,
+			    (long long)seq);
 		return 1;
 	}
 	return 0;

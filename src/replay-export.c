@@ -277,7 +277,7 @@ replay_export(int argc, char *argv[])
 			store = optarg;
 			break;
 		default:
-			return REPLAY_ERROR;
+			replay_usage();
 		}
 	}
 	if (optind != argc - 1 || out == NULL) {

@@ -212,7 +212,7 @@ replay_play(int argc, char *argv[])
 			}
 			break;
 		default:
-			return REPLAY_ERROR;
+			replay_usage();
 		}
 	}
 	if (optind != argc - 1) {

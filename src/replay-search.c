@@ -309,7 +309,7 @@ replay_search(int argc, char *argv[])
 			json = 1;
 			break;
 		default:
-			return REPLAY_ERROR;
+			replay_usage();
 		}
 	}
 	if (optind != argc - 1) {

@@ -469,7 +469,7 @@ replay_verify(int argc, char *argv[])
 			store = optarg;
 			break;
 		default:
-			return REPLAY_ERROR;
+			replay_usage();
 		}
 	}
 	if (optind != argc - 1) {

@@ -41,6 +41,13 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
+/* After getopt's own word on a bad option. */
+void
+replay_usage(void)
+{
+	usage(stderr, REPLAY_ERROR);
+}
+
 void
 replay_warnx(const char *fmt, ...)
 {

@@ -33,6 +33,7 @@ double	 replay_time_parse(const char *);
 /* The default public key: next to the daemon's private key. */
 const char *replay_default_key(void);
 void	 replay_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 replay_usage(void) __attribute__((noreturn));
 
 /* A tar member found by replay_tar_next(). */
 struct replay_tar {
