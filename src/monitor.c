@@ -42,6 +42,7 @@ static struct msgchan	*control_chan;
 #define parent_chan	mon_parent
 
 static int	mon_hello(struct msession *, struct msg_in *);
+static int	mon_bye(struct msession *, struct msg_in *);
 
 /* Which request a session may send, and when. */
 static const struct mon_dispatch {
@@ -62,6 +63,7 @@ static const struct mon_dispatch {
 	{ MSG_MON_REQUEST_CANCEL,	MS_WAIT,	monreq_cancel },
 	{ MSG_MON_STATS,		MS_AUTHZ | MS_HOSTKEY_OK | MS_RELAY,
 					monreq_stats },
+	{ MSG_MON_BYE,			~MS_NEW,	mon_bye },
 };
 
 #define MON_CUT_GRACE	5	/* seconds a session has to end by itself */
@@ -324,6 +326,26 @@ mon_session_new(struct msg_in *mi)
 	return 0;
 }
 
+/*
+ * The session says why it ends ("vendor disconnected", "window over",
+ * "target SSH handshake failed: ...") for the session.end row.  Its
+ * words, from a sandboxed process: kept short and printable.
+ */
+static int
+mon_bye(struct msession *ms, struct msg_in *mi)
+{
+	char	 why[sizeof(ms->ms_bye)];
+	size_t	 i;
+
+	if (m_get_str(mi, why, sizeof(why)) == -1 || m_end(mi) == -1)
+		return -1;
+	for (i = 0; why[i] != '\0'; i++)
+		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+			why[i] = ' ';
+	strlcpy(ms->ms_bye, why, sizeof(ms->ms_bye));
+	return 0;
+}
+
 static int
 mon_session_end(struct msg_in *mi)
 {
@@ -335,6 +357,12 @@ mon_session_end(struct msg_in *mi)
 		return -1;
 	if ((ms = mon_session_find(sid)) == NULL)
 		return 0;
+	/* A clean exit: the session's own word on why, if it gave one
+	 * (sent before it exited, perhaps not read yet). */
+	if (ms->ms_chan != NULL)
+		msgchan_drain(ms->ms_chan);
+	if (strcmp(how, "closed") == 0 && ms->ms_bye[0] != '\0')
+		strlcpy(how, ms->ms_bye, sizeof(how));
 	if (store_session_end(store, sid, how) < 0)
 		log_warnx("session %s: store: %s", sid, store_error(store));
 	mon_audit(ms->ms_user, "session.end", ms->ms_target[0] ?

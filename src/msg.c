@@ -62,6 +62,7 @@ static const char *msg_names[MSG_MAX] = {
 	[MSG_MON_PERMS] = "MON_PERMS",
 	[MSG_MON_PERMS_RESULT] = "MON_PERMS_RESULT",
 	[MSG_MON_FWD] = "MON_FWD",
+	[MSG_MON_BYE] = "MON_BYE",
 	[MSG_MON_RELOAD] = "MON_RELOAD",
 	[MSG_PARENT_UPSTREAM] = "PARENT_UPSTREAM",
 	[MSG_SESS_UPSTREAM] = "SESS_UPSTREAM",
@@ -723,6 +724,14 @@ msgchan_writecb(evutil_socket_t fd, short ev, void *arg)
 		mc->mc_queued -= m->m_len;
 		m_free(m);
 	}
+}
+
+/* Dispatch what the peer already sent, now, without waiting for more. */
+void
+msgchan_drain(struct msgchan *mc)
+{
+	if (!mc->mc_dead)
+		msgchan_readcb(mc->mc_fd, EV_READ, mc);
 }
 
 struct msgchan *

@@ -63,6 +63,7 @@ enum msg_type {
 	MSG_MON_PERMS,		/* target named at login: what it allows */
 	MSG_MON_PERMS_RESULT,	/* PT_FWD_* */
 	MSG_MON_FWD,		/* monitor -> session: PT_FWD_* now (reload) */
+	MSG_MON_BYE,		/* session -> monitor: why it ends, for audit */
 	/* parent -> monitor */
 	MSG_MON_RELOAD,		/* SIGHUP: read the policies again */
 	/* session -> parent */
@@ -227,6 +228,7 @@ int		 msgchan_queue(struct msgchan *, struct msg *);
 void		 msgchan_push(struct msgchan *);
 /* Write what is queued, blocking; for a process about to exit. */
 void		 msgchan_flush(struct msgchan *);
+void		 msgchan_drain(struct msgchan *);
 void		 msgchan_free(struct msgchan *);
 
 #endif /* PORTIER_MSG_H */

@@ -24,6 +24,9 @@
 #define PT_MAX_HOSTKEYS		4
 #define PT_NAME_MAX		64	/* vendor, user, target names */
 #define PT_SID_LEN		16	/* session ids: 16 hex digits */
+/* What names of vendors, users and targets are made of (parse.y). */
+#define POLICY_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+				"abcdefghijklmnopqrstuvwxyz0123456789._-"
 
 /* Defaults an operator may override in portier.conf. */
 #define PT_DEF_USER		"portier"
@@ -204,6 +207,7 @@ time_t	 policy_window_next(const struct pt_access *, const char *tz,
 	    time_t now);
 const char *policy_hhmm(time_t, const char *tz, char *, size_t);
 const char *policy_when(time_t, const char *tz, char *, size_t);
+const char *policy_zone(time_t, const char *tz, char *, size_t);
 /* The local day as YYYYMMDD, for counting lockouts per day. */
 int	 policy_day(time_t, const char *tz);
 /* 1 if PEER ("addr:port", "[v6]:port") is in the vendor's sources. */
@@ -438,6 +442,7 @@ struct msession {
 	time_t			 ms_window_end;	/* 0: not on a target yet */
 	int64_t			 ms_bytes_in, ms_bytes_out;
 	struct event		*ms_cut_ev;	/* kill if a cut is ignored */
+	char			 ms_bye[200];	/* why it ended, it says */
 	struct event		*ms_end_ev;	/* kill if the window end is */
 };
 TAILQ_HEAD(msessions, msession);
@@ -536,6 +541,7 @@ int	monreq_mine(struct msession *, struct msg_in *);
 int	monreq_stats(struct msession *, struct msg_in *);
 /* A waiting session went away: its request is cancelled. */
 void	monreq_session_gone(struct msession *);
+void	monreq_drop(struct msession *, const char *actor, const char *why);
 /* Every minute: requests nobody answered in time expire. */
 void	monreq_expire(void);
 /* Shared with monitor-decide.c. */

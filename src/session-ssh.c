@@ -886,6 +886,8 @@ sshf_connect(struct sshf *f, int fd)
 {
 	int		 timeout = 10, no = 0, yes = 1, rc;
 	size_t		 i;
+	const char	*err;
+	char		 why[200];
 
 	if ((f->f_up = ssh_new()) == NULL) {
 		close(fd);
@@ -903,14 +905,20 @@ sshf_connect(struct sshf *f, int fd)
 	ssh_options_set(f->f_up, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
 	ssh_options_set(f->f_up, SSH_OPTIONS_NODELAY, &yes);
 	ssh_options_set(f->f_up, SSH_OPTIONS_KEY_EXCHANGE, SSHF_KEX);
-	ssh_options_set(f->f_up, SSH_OPTIONS_HOSTKEYS, SSHF_HOSTKEYS);
+	ssh_options_set(f->f_up, SSH_OPTIONS_HOSTKEYS, SSHF_HOSTKEYS_UP);
 	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_C_S, SSHF_CIPHERS_UP);
 	ssh_options_set(f->f_up, SSH_OPTIONS_CIPHERS_S_C, SSHF_CIPHERS_UP);
 	ssh_options_set(f->f_up, SSH_OPTIONS_HMAC_C_S, SSHF_MACS);
 	ssh_options_set(f->f_up, SSH_OPTIONS_HMAC_S_C, SSHF_MACS);
 	if (ssh_connect(f->f_up) != SSH_OK) {
+		err = ssh_get_error(f->f_up);
 		log_warnx("session %s: %s: %s", f->f_s->s_sid, f->f_target,
-		    ssh_get_error(f->f_up));
+		    err);
+		/* Hospital IT reads why in the audit trail, the vendor not. */
+		snprintf(why, sizeof(why), "target SSH handshake failed: %s",
+		    strstr(err, "no match for method") != NULL ? "no algorithm "
+		    "in common (see the log)" : err);
+		session_close(f->f_s, why);	/* the audited reason */
 		sshf_end(f, 1, "The target did not complete the SSH "
 		    "handshake; try again later or tell hospital IT.");
 		return -1;

@@ -51,6 +51,12 @@ struct digest;
 #define SSHF_MACS	"hmac-sha2-256-etm@openssh.com," \
 			"hmac-sha2-512-etm@openssh.com"
 #define SSHF_HOSTKEYS	"ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
+/*
+ * The target's host key: also ECDSA, which is all some appliances have;
+ * it is pinned like any other.  (Portier's own key stays as above.)
+ */
+#define SSHF_HOSTKEYS_UP SSHF_HOSTKEYS ",ecdsa-sha2-nistp256," \
+			"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521"
 
 enum sshf_state {
 	SS_AUTH,	/* login, channel, request */

@@ -150,6 +150,11 @@ session_finish(struct session *s)
 	}
 	if (s->s_front->sf_close != NULL)
 		s->s_front->sf_close(s, s->s_close_why);
+	if (!s->s_monitor->mc_dead) {
+		m = m_create(MSG_MON_BYE, 0, -1);
+		m_add_str(m, s->s_close_why);
+		msgchan_send(s->s_monitor, m);
+	}
 	session_rec_queue(s);
 	if (!s->s_recorder->mc_dead && !s->s_rec_closed) {
 		s->s_rec_closed = 1;

@@ -231,6 +231,20 @@ check "a changed target host key refuses the session (rc $rc)" \
     sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'does not match'" _ "$out"
 check "and raises an alert in the log" grep -q 'ALERT: host key of target pacs-01 changed' "$T/portierd.log"
 check "and is audited" sh -c "'$PORTIERCTL' audit | grep -q 'target.hostkey.mismatch'"
+check "the session's end is audited with why it ended, not just \"closed\"" \
+    sh -c "'$PORTIERCTL' audit | grep 'session.end' | grep -q 'host key'"
+
+# ---- a target whose only host key is ECDSA: pinned like any other ---------------------
+stop_target
+ssh-keygen -q -t ecdsa -b 256 -N "" -f "$T/target/ecdsa_host_key"
+TARGET_HOSTKEY="$T/target/ecdsa_host_key" start_target_on "$TPORT"
+out=$(vssh ptasmith ptasmith@pacs-01@127.0.0.1 true 2>&1) && rc=0 || rc=$?
+check "a target now keyed with ECDSA only is refused as changed (rc $rc)" \
+    sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'does not match'" _ "$out"
+check "hospital IT pins its ECDSA key" "$PORTIERCTL" target trust pacs-01 --yes
+out=$(vssh ptasmith ptasmith@pacs-01@127.0.0.1 'echo ecdsa-$((2*3))' 2>&1) && rc=0 || rc=$?
+check "and the vendor reaches it (rc $rc)" \
+    sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'ecdsa-6'" _ "$out"
 
 # ---- algorithms ------------------------------------------------------------------------
 if command -v ssh-audit >/dev/null; then
