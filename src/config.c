@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,21 @@ config_fwd_name(uint32_t kind)
 	}
 }
 
+/* A check's complaint: logged, and the first one kept for a reload's answer. */
+static void __attribute__((format(printf, 1, 2)))
+check_warn(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	if (config_errmsg[0] == '\0')
+		strlcpy(config_errmsg, msg, sizeof(config_errmsg));
+}
+
 /*
  * A file the daemon trusts must be changeable only by root or by whoever
  * runs portierd: anyone else who can write a policy can open a door.
@@ -221,16 +237,16 @@ config_check_file(const char *path, const char *name)
 	struct stat	 st;
 
 	if (stat(path, &st) == -1) {
-		log_warnx("%s: %s", name, strerror(errno));
+		check_warn("%s: %s", name, strerror(errno));
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		log_warnx("%s: is writable by others; fix with: chmod go-w %s",
+		check_warn("%s: is writable by others; fix with: chmod go-w %s",
 		    name, name);
 		return -1;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		log_warnx("%s: is owned by uid %lu, not by root; fix with: "
+		check_warn("%s: is owned by uid %lu, not by root; fix with: "
 		    "chown root %s", name, (unsigned long)st.st_uid, name);
 		return -1;
 	}
@@ -244,21 +260,21 @@ config_check_hostkey(const char *path, const char *file, int line)
 
 	if (stat(path, &st) == -1) {
 		if (errno == ENOENT)
-			log_warnx("%s:%d: host key \"%s\": %s (generate one "
+			check_warn("%s:%d: host key \"%s\": %s (generate one "
 			    "with: ssh-keygen -t ed25519 -N \"\" -f %s)",
 			    file, line, path, strerror(errno), path);
 		else
-			log_warnx("%s:%d: host key \"%s\": %s", file, line,
+			check_warn("%s:%d: host key \"%s\": %s", file, line,
 			    path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		log_warnx("%s:%d: host key \"%s\" is not a regular file",
+		check_warn("%s:%d: host key \"%s\" is not a regular file",
 		    file, line, path);
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("%s:%d: host key \"%s\" is %s by others; fix with: "
+		check_warn("%s:%d: host key \"%s\" is %s by others; fix with: "
 		    "chmod 600 %s", file, line, path,
 		    st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable",
 		    path);
@@ -277,11 +293,11 @@ config_check_vault_key(const char *path, const char *what)
 	if (stat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_warnx("%s \"%s\": %s", what, path, strerror(errno));
+		check_warn("%s \"%s\": %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("%s \"%s\" is %s by others; fix with: "
+		check_warn("%s \"%s\" is %s by others; fix with: "
 		    "chmod 600 %s", what, path,
 		    st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable",
 		    path);
@@ -296,6 +312,8 @@ config_check(struct pt_config *cf)
 	struct pt_listen	*ls;
 	const char		*top;
 	int			 i, rv = 0, ssh = 0;
+
+	config_errmsg[0] = '\0';
 
 	top = cf->cf_files[0] != NULL ? cf->cf_files[0] : cf->cf_file;
 	for (i = 0; cf->cf_files[i] != NULL; i++)
@@ -315,12 +333,12 @@ config_check(struct pt_config *cf)
 		if (ls->ls_proto == PT_PROTO_SSH)
 			ssh = 1;
 	if (TAILQ_EMPTY(&cf->cf_listens)) {
-		log_warnx("%s: no \"listen on\" directive: vendors cannot "
+		check_warn("%s: no \"listen on\" directive: vendors cannot "
 		    "connect; add one, as in: listen on 127.0.0.1 port 2222",
 		    top);
 		rv = -1;
 	} else if (ssh && cf->cf_nhostkeys == 0) {
-		log_warnx("%s: listening for ssh needs a host key; add one, as "
+		check_warn("%s: listening for ssh needs a host key; add one, as "
 		    "in: host key \"/etc/portier/ssh_host_ed25519_key\"", top);
 		rv = -1;
 	}

@@ -441,6 +441,11 @@ decide_kill(struct monctl *c, struct msg_in *mi)
 		    sid, n);
 	mon_audit(c->c_actor, "session.kill", found->ms_target[0] != '\0' ?
 	    found->ms_target : NULL, found->ms_peer, found->ms_sid, reason);
+	/* Its pending request goes with it, in the killer's name. */
+	if (found->ms_state == MS_WAIT && found->ms_request != 0) {
+		snprintf(text, sizeof(text), "session killed: %s", reason);
+		monreq_drop(found, c->c_actor, text);
+	}
 	snprintf(text, sizeof(text), "Hospital IT closed this session: %s",
 	    reason);
 	memset(&nt, 0, sizeof(nt));
@@ -452,6 +457,12 @@ decide_kill(struct monctl *c, struct msg_in *mi)
 	nt.n_text = reason;
 	mon_notify(&nt);
 	mon_cut(found, text);
+	if (found->ms_grant != 0)
+		return monctl_ok(c, "session %s of %s closed; grant #%lld it "
+		    "used stays open, and the vendor may connect again: "
+		    "portierctl revoke %lld --reason TEXT ends it",
+		    found->ms_sid, found->ms_user, (long long)found->ms_grant,
+		    (long long)found->ms_grant);
 	return monctl_ok(c, "session %s of %s closed", found->ms_sid,
 	    found->ms_user[0] != '\0' ? found->ms_user : "(not logged in)");
 }
@@ -465,32 +476,104 @@ decide_same(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static int
+decide_same_listens(const struct pt_config *a, const struct pt_config *b)
+{
+	const struct pt_listen	*la = TAILQ_FIRST(&a->cf_listens);
+	const struct pt_listen	*lb = TAILQ_FIRST(&b->cf_listens);
+
+	for (; la != NULL && lb != NULL; la = TAILQ_NEXT(la, ls_entry),
+	    lb = TAILQ_NEXT(lb, ls_entry))
+		if (strcmp(la->ls_name, lb->ls_name) != 0 ||
+		    la->ls_proto != lb->ls_proto)
+			return 0;
+	return la == NULL && lb == NULL;
+}
+
+/*
+ * The settings of portier.conf that processes other than the monitor
+ * were started with (sockets, paths, keys, the notifier's webhook): a
+ * reload cannot apply them, so it refuses to pretend.  Their names,
+ * comma-separated, or "" when none changed.
+ */
+static void
+decide_restart_only(const struct pt_config *o, const struct pt_config *nc,
+    char *buf, size_t len)
+{
+	const struct {
+		const char	*name;
+		int		 same;
+	} s[] = {
+		{ "store", decide_same(o->cf_store, nc->cf_store) },
+		{ "vault key", decide_same(o->cf_vault_key, nc->cf_vault_key) },
+		{ "listen on", decide_same_listens(o, nc) },
+		{ "control socket", decide_same(o->cf_control, nc->cf_control) },
+		{ "user", decide_same(o->cf_user, nc->cf_user) },
+		{ "admin group", decide_same(o->cf_admin_group,
+		    nc->cf_admin_group) },
+		{ "chroot", decide_same(o->cf_chroot, nc->cf_chroot) },
+		{ "recordings", decide_same(o->cf_recordings,
+		    nc->cf_recordings) },
+		{ "recording key", decide_same(o->cf_recording_key,
+		    nc->cf_recording_key) },
+		{ "recording min-free", o->cf_recording_min_free ==
+		    nc->cf_recording_min_free && o->cf_recording_min_free_pct ==
+		    nc->cf_recording_min_free_pct },
+		{ "host key", o->cf_nhostkeys == nc->cf_nhostkeys &&
+		    (o->cf_nhostkeys == 0 || decide_same(o->cf_hostkeys[0],
+		    nc->cf_hostkeys[0])) && (o->cf_nhostkeys < 2 ||
+		    decide_same(o->cf_hostkeys[1], nc->cf_hostkeys[1])) },
+		{ "log facility", o->cf_facility == nc->cf_facility },
+		{ "max sessions", o->cf_max_sessions == nc->cf_max_sessions },
+		{ "webhook", decide_same(o->cf_webhook, nc->cf_webhook) &&
+		    decide_same(o->cf_webhook_ca, nc->cf_webhook_ca) &&
+		    o->cf_webhook_timeout == nc->cf_webhook_timeout &&
+		    o->cf_webhook_retry == nc->cf_webhook_retry },
+	};
+	size_t	 i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(s) / sizeof(s[0]) && n < len; i++)
+		if (!s[i].same)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n > 0 ? ", " : "", s[i].name);
+}
+
 int
 monreq_reload(const char *actor, char *err, size_t errlen)
 {
 	struct pt_config	*ncf;
 	struct pt_vendor	*vd;
 	struct pt_target	*tg;
-	char			 text[128];
+	char			 text[128], moved[256];
 	int			 nv = 0, nt = 0, cut;
 
 	if ((ncf = config_parse(mon_conf->cf_file)) == NULL) {
 		snprintf(err, errlen, "%s", config_errmsg[0] != '\0' ?
 		    config_errmsg : "the configuration does not parse");
+		mon_audit(actor, "policy.reload.refused", NULL, NULL, NULL,
+		    err);
 		return -1;
 	}
 	if (config_check(ncf) == -1) {
 		config_free(ncf);
-		snprintf(err, errlen, "the configuration refers to files that "
+		snprintf(err, errlen, "%s", config_errmsg[0] != '\0' ?
+		    config_errmsg : "the configuration refers to files that "
 		    "are missing or unsafe: see portierd -n");
+		mon_audit(actor, "policy.reload.refused", NULL, NULL, NULL,
+		    err);
 		return -1;
 	}
 	/* What the running processes were built on needs a restart. */
-	if (!decide_same(ncf->cf_store, mon_conf->cf_store) ||
-	    !decide_same(ncf->cf_vault_key, mon_conf->cf_vault_key)) {
+	decide_restart_only(mon_conf, ncf, moved, sizeof(moved));
+	if (moved[0] != '\0') {
 		config_free(ncf);
-		snprintf(err, errlen, "the store or the vault key moved: "
-		    "restart portierd to apply that");
+		snprintf(err, errlen, "%s changed in %s, which a reload cannot "
+		    "apply: restart portierd for that (it ends every live "
+		    "session), or put back what runs now", moved,
+		    mon_conf->cf_file);
+		mon_audit(actor, "policy.reload.refused", NULL, NULL, NULL,
+		    err);
 		return -1;
 	}
 	config_free(mon_conf);

@@ -72,19 +72,20 @@ monreq_notify(const char *event, const struct store_request *rq,
 	mon_notify(&n);
 }
 
-/* "from Tue 24 Nov 20:00 to 22:00" in the vendor's time. */
+/* "from Tue 24 Nov 20:00 to 22:00 CET" in the vendor's time, zone named. */
 const char *
 monreq_span(const char *user, time_t from, time_t until, char *buf, size_t len)
 {
 	const char	*tz = monauth_tz(user);
-	char		 a[32], b[32];
+	char		 a[32], b[32], z[16];
 
 	policy_when(from, tz, a, sizeof(a));
 	if (until - from < 20 * 3600)
 		policy_hhmm(until, tz, b, sizeof(b));
 	else
 		policy_when(until, tz, b, sizeof(b));
-	snprintf(buf, len, "from %s to %s", a, b);
+	policy_zone(until, tz, z, sizeof(z));
+	snprintf(buf, len, "from %s to %s %s", a, b, z);
 	return buf;
 }
 
@@ -441,6 +442,13 @@ monreq_cancel(struct msession *ms, struct msg_in *mi)
 void
 monreq_session_gone(struct msession *ms)
 {
+	monreq_drop(ms, ms->ms_user, "the vendor stopped waiting");
+}
+
+/* The request MS waits for is cancelled: by ACTOR, for WHY. */
+void
+monreq_drop(struct msession *ms, const char *actor, const char *why)
+{
 	struct store_request	 rq;
 	int64_t			 id = ms->ms_request;
 
@@ -451,23 +459,22 @@ monreq_session_gone(struct msession *ms)
 	    strcmp(rq.rq_session, ms->ms_sid) != 0)
 		return;		/* filed elsewhere: it stays */
 	if (store_tx_begin(mon_store) != STORE_OK ||
-	    store_request_decide(mon_store, id, "cancelled", ms->ms_user,
-	    "the vendor stopped waiting") != STORE_OK) {
+	    store_request_decide(mon_store, id, "cancelled", actor,
+	    why) != STORE_OK) {
 		log_warnx("request #%lld: store: %s", (long long)id,
 		    store_error(mon_store));
 		store_tx_rollback(mon_store);
 		return;
 	}
-	mon_audit(ms->ms_user, "request.cancel", rq.rq_target, ms->ms_peer,
-	    ms->ms_sid, "the vendor stopped waiting");
+	mon_audit(actor, "request.cancel", rq.rq_target, ms->ms_peer,
+	    ms->ms_sid, why);
 	if (store_tx_commit(mon_store) != STORE_OK) {
 		log_warnx("request #%lld: store: %s", (long long)id,
 		    store_error(mon_store));
 		store_tx_rollback(mon_store);
 		return;
 	}
-	monreq_notify("request.cancel", &rq, NULL, ms->ms_user,
-	    "the vendor stopped waiting");
+	monreq_notify("request.cancel", &rq, NULL, actor, why);
 }
 
 struct req_text {

@@ -204,6 +204,23 @@ tty_end cc
 check "and the request is cancelled (#$rq3)" \
     sh -c "'$PORTIERCTL' requests | grep -q '#$rq3 .*cancelled'"
 
+# ---- kill while waiting: the request is cancelled in the killer's name -----------------------------
+tty_start kw ptcarol ptcarol@pacs-01@127.0.0.1
+tty_wait kw 40 'Reason (required' || true
+tty_type kw 'look at the archive'
+tty_wait kw 10 'Duration' || true
+tty_type kw '30m'
+tty_wait kw 10 'emergency' || true
+tty_type kw 'n'
+tty_wait kw 10 'Waiting for hospital IT' || true
+rqk=$(request_id kw)
+sidk=$("$PORTIERCTL" --json sessions | python3 -c 'import json,sys; print([s["session"] for s in json.load(sys.stdin) if s["user"] == "ptcarol"][0])')
+"$PORTIERCTL" kill "$sidk" --reason "unexpected request" >/dev/null
+check "a killed waiting session is told why" tty_wait kw 10 'closed this session: unexpected request'
+tty_end kw
+check "its request is cancelled by the administrator, not the vendor (#$rqk)" \
+    sh -c "'$PORTIERCTL' audit | grep ' request.cancel ' | grep -v ptcarol | grep -q 'session killed: unexpected request'"
+
 # ---- an emergency --------------------------------------------------------------------------------
 tty_start em ptdave ptdave@pacs-01@127.0.0.1
 tty_wait em 30 'Reason (required' || true
@@ -272,6 +289,23 @@ check "a policy that does not parse is refused with file:line (rc $rc)" \
     sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'test.conf:[0-9]*:'" _ "$out"
 check "and the lab session goes on" sh -c "! grep -q 'no longer allows' '$T/lb.out'"
 write_policy
+# Settings the other processes were started with: refused, not half-applied.
+cp "$T/etc/portier.conf" "$T/portier.conf.orig"
+sed -i "s|^recordings .*|recordings \"$T/var/elsewhere\"|" "$T/etc/portier.conf"
+mkdir -p -m 700 "$T/var/elsewhere"
+out=$("$PORTIERCTL" reload 2>&1) && rc=0 || rc=$?
+check "a reload that moves the recordings is refused, saying so (rc $rc)" \
+    sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'recordings changed in .*restart portierd'" _ "$out"
+check "and the recordings list still finds the files" \
+    sh -c "'$PORTIERCTL' recordings | grep -q 'ptjdoe' && ! '$PORTIERCTL' recordings | grep -q MISSING"
+cp "$T/portier.conf.orig" "$T/etc/portier.conf"
+chmod 666 "$T/etc/policies/test.conf"
+out=$("$PORTIERCTL" reload 2>&1) && rc=0 || rc=$?
+check "a reload of a policy file others can write is refused with the fix (rc $rc)" \
+    sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'chmod go-w'" _ "$out"
+chmod 644 "$T/etc/policies/test.conf"
+check "refused reloads are audited" \
+    sh -c "[ \$('$PORTIERCTL' audit | grep -c 'policy.reload.refused') -ge 3 ]"
 out=$("$PORTIERCTL" reload 2>&1)
 check "reload applies the new policy and ends 1 session ($out)" \
     sh -c "echo \"\$1\" | grep -q '1 live session ended'" _ "$out"
