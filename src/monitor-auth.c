@@ -471,7 +471,9 @@ monauth_access(const char *user, const char *peer, const char *target,
 		snprintf(ma->ma_text, sizeof(ma->ma_text), "%s is not a "
 		    "target you may use; connect without a target to see "
 		    "yours", target);
-		ma->ma_deny = "target not in the vendor's policy";
+		ma->ma_deny = vd == NULL ? "user no longer in the policy" :
+		    ma->ma_tg == NULL ? "target not in the policy" :
+		    "target not in the vendor's policy";
 	} else if (ma->ma_tg->tg_proto != PT_PROTO_SSH) {
 		snprintf(ma->ma_text, sizeof(ma->ma_text), "%s is reached "
 		    "over %s, not SSH", target,

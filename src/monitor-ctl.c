@@ -167,9 +167,14 @@ monctl_user_add(struct monctl *c, struct msg_in *mi)
 	    m_get_str(mi, fullname, sizeof(fullname)) == -1 ||
 	    m_end(mi) == -1)
 		return -1;
-	if (!monctl_name_ok(user) || !monctl_name_ok(vendor))
-		return monctl_error(c, "user and vendor names are 1 to %d "
-		    "printable characters", STORE_NAME_MAX);
+	/* As the policy grammar has them: the advice below must be doable. */
+	if (!monctl_name_ok(user) || !monctl_name_ok(vendor) ||
+	    strspn(user, POLICY_NAME_CHARS) != strlen(user) ||
+	    !isalnum((unsigned char)user[0]))
+		return monctl_error(c, "bad user name \"%s\": use 1 to %d "
+		    "letters, digits, '.', '_' or '-', beginning with a letter "
+		    "or digit, as in the policy", monctl_printable(user) ?
+		    user : "?", PT_NAME_MAX - 1);
 	if (strlen(fullname) > STORE_FULLNAME_MAX ||
 	    !monctl_printable(fullname))
 		return monctl_error(c, "a full name is at most %d printable "
@@ -180,13 +185,13 @@ monctl_user_add(struct monctl *c, struct msg_in *mi)
 		vd = TAILQ_FIRST(&mon_conf->cf_vendors);
 		return monctl_error(c, "no vendor \"%s\" in the policy: "
 		    "declare it in a policy file such as %s (vendor \"%s\" "
-		    "{ user \"%s\" ... }), then restart portierd", vendor,
+		    "{ user \"%s\" ... }), then run portierctl reload", vendor,
 		    vd ? vd->vd_file : mon_conf->cf_file, vendor, user);
 	}
 	if ((owner = config_vendor_of_user(mon_conf, user)) == NULL)
 		return monctl_error(c, "user \"%s\" is not in the policy: add "
 		    "the line 'user \"%s\"' to vendor \"%s\" in %s (line %d), "
-		    "then restart portierd", user, user, vendor, vd->vd_file,
+		    "then run portierctl reload", user, user, vendor, vd->vd_file,
 		    vd->vd_line);
 	if (owner != vd) {
 		TAILQ_FOREACH(vu, &owner->vd_users, vu_entry)
@@ -194,7 +199,8 @@ monctl_user_add(struct monctl *c, struct msg_in *mi)
 				break;
 		return monctl_error(c, "the policy declares user \"%s\" under "
 		    "vendor \"%s\" (%s:%d), not \"%s\": add it with --vendor "
-		    "%s, or move its line in the policy and restart portierd",
+		    "%s, or move its line in the policy and run portierctl "
+		    "reload",
 		    user, owner->vd_name, vu ? vu->vu_file : owner->vd_file,
 		    vu ? vu->vu_line : owner->vd_line, vendor,
 		    owner->vd_name);
@@ -253,6 +259,8 @@ monctl_user_row(const struct store_user *su, void *arg)
 	m_add_u32(m, totp);
 	m_add_i64(m, su->su_locked_until);
 	m_add_u32(m, (uint32_t)su->su_failures);
+	/* The store keeps whom the policy dropped: they cannot log in. */
+	m_add_u32(m, config_vendor_of_user(mon_conf, su->su_name) != NULL);
 	return msgchan_send(uw->uw_ctl->c_chan, m) == -1 ? 1 : 0;
 }
 
@@ -644,14 +652,14 @@ monctl_cred_set(struct monctl *c, struct msg_in *mi)
 	    (tg = config_target(mon_conf, target)) == NULL)
 		return monctl_error(c, "no target \"%s\" in the policy: "
 		    "declare it in a policy file (target \"%s\" { address ... "
-		    "account ... }), then restart portierd",
+		    "account ... }), then run portierctl reload",
 		    monctl_printable(target) ? target : "?",
 		    monctl_printable(target) ? target : "?");
 	/* The policy names the one account Portier logs in as. */
 	if (tg->tg_account == NULL)
 		return monctl_error(c, "target %s has no account in the policy "
-		    "(%s:%d): add   account \"%s\"   to it, then restart "
-		    "portierd", target, tg->tg_file, tg->tg_line,
+		    "(%s:%d): add   account \"%s\"   to it, then run "
+		    "portierctl reload", target, tg->tg_file, tg->tg_line,
 		    monctl_printable(account) ? account : "?");
 	if (!monctl_name_ok(account) || strcmp(account, tg->tg_account) != 0)
 		return monctl_error(c, "target %s logs in as \"%s\" (its "

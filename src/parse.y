@@ -1104,8 +1104,7 @@ once(unsigned int opt, const char *what)
 	return 1;
 }
 
-static const char name_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+static const char name_chars[] = POLICY_NAME_CHARS;
 
 /* Names of vendors, users and targets: safe in logs, paths and logins. */
 static int

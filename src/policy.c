@@ -168,7 +168,10 @@ done:
 	return best;
 }
 
-/* "20:00", or with the day ("Tue 01 Dec 20:00") when LONG_FORM. */
+/*
+ * "20:00", with the day ("Tue 01 Dec 20:00") when LONG_FORM is 1, or the
+ * zone's abbreviation ("CET") when it is 2.
+ */
 static const char *
 policy_strftime(time_t t, const char *tz, int long_form, char *buf,
     size_t len)
@@ -179,7 +182,8 @@ policy_strftime(time_t t, const char *tz, int long_form, char *buf,
 
 	tz_enter(tz, &ts);
 	if (localtime_r(&t, &tm) != NULL)
-		n = long_form ? strftime(buf, len, "%a %d %b %H:%M", &tm) :
+		n = long_form == 2 ? strftime(buf, len, "%Z", &tm) :
+		    long_form ? strftime(buf, len, "%a %d %b %H:%M", &tm) :
 		    strftime(buf, len, "%H:%M", &tm);
 	if (n == 0)
 		strlcpy(buf, "?", len);
@@ -197,6 +201,12 @@ const char *
 policy_when(time_t t, const char *tz, char *buf, size_t len)
 {
 	return policy_strftime(t, tz, 1, buf, len);
+}
+
+const char *
+policy_zone(time_t t, const char *tz, char *buf, size_t len)
+{
+	return policy_strftime(t, tz, 2, buf, len);
 }
 
 int
@@ -285,7 +295,9 @@ policy_duration(const char *s, int64_t max)
 		case 'd':
 			unit = 86400;
 			break;
-		case '\0':	/* a bare number: seconds */
+		case '\0':	/* a bare number, alone: seconds */
+			if (total > 0)
+				return -1;	/* "2h30": 30 what? */
 			unit = 1;
 			p--;
 			break;
@@ -322,6 +334,7 @@ policy_parse_time(const char *s, const char *tz, time_t now)
 	struct tm	 tm, today;
 	const char	*end;
 	time_t		 t = -1;
+	int		 day;
 
 	if (strcmp(s, "now") == 0)
 		return now;
@@ -330,7 +343,10 @@ policy_parse_time(const char *s, const char *tz, time_t now)
 	if ((end = strptime(s, "%Y-%m-%d %H:%M", &tm)) != NULL &&
 	    *end == '\0') {
 		tm.tm_isdst = -1;
+		day = tm.tm_mday;
 		t = mktime(&tm);
+		if (tm.tm_mday != day)
+			t = -1;		/* 30 February: no such day */
 	} else if ((end = strptime(s, "%H:%M", &tm)) != NULL &&
 	    *end == '\0' && localtime_r(&now, &today) != NULL) {
 		/* A bare time: the next time the clock shows it. */

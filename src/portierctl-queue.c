@@ -60,8 +60,13 @@ parse_from(const char *s)
 	t = policy_parse_time(s, tz != NULL && *tz != '\0' ? tz :
 	    ":/etc/localtime", time(NULL));
 	if (t == -1)
-		die("--from %s: expected \"YYYY-MM-DD HH:MM\", HH:MM (local "
-		    "time) or now", s);
+		die("--from %s: expected \"YYYY-MM-DD HH:MM\" (a real day), "
+		    "HH:MM (local time) or now", s);
+	if (t < time(NULL) - 60)
+		die("--from %s is in the past: give a time to come, or leave "
+		    "--from out to start now", s);
+	if (t > time(NULL) + 366 * 86400)
+		die("--from %s is more than a year ahead", s);
 	return (int64_t)t;
 }
 
@@ -233,9 +238,11 @@ run_approve(int argc, char **argv)
 	cmd_parse("approve", argc, argv, opts, 1, &ca);
 	cmd_need("approve", &ca, 1, "a request id");
 	if (ca.dur != NULL &&
-	    (dur = policy_duration(ca.dur, 365 * 86400)) < 60)
+	    (dur = policy_duration(ca.dur, 365 * 86400)) == -2)
+		die("--for %s: at most a year (365d)", ca.dur);
+	if (ca.dur != NULL && dur < 60)
 		die("--for %s: expected a duration of a minute or more, as "
-		    "30m or 2h", ca.dur);
+		    "30m, 2h or 1h30m", ca.dur);
 	m = m_create(MSG_CTL_APPROVE, 0, -1);
 	m_add_i64(m, parse_id("request", ca.a[0]));
 	m_add_i64(m, ca.from != NULL ? parse_from(ca.from) : 0);

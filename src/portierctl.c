@@ -44,10 +44,10 @@ static struct msg_in	 in;
 
 static const char	*unlink_on_die;	/* a half-written file */
 
-void
-usage(void)
+static void __attribute__((noreturn))
+usage_to(FILE *f, int code)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: portierctl [-s socket] [--json] command [args]\n"
 	    "commands:\n"
 	    "  status                 daemon, processes and live sessions\n"
@@ -86,7 +86,13 @@ usage(void)
 	    "  recordings hold SESSION --reason TEXT\n"
 	    "  recordings release SESSION --reason TEXT\n"
 	    "                         a legal hold: never purged while held\n");
-	exit(2);
+	exit(code);
+}
+
+void
+usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 void
@@ -544,7 +550,7 @@ cmd_user_list(int fd)
 	char		 user[STORE_NAME_MAX + 1], vendor[STORE_NAME_MAX + 1];
 	char		 fullname[STORE_FULLNAME_MAX + 1], tbuf[32], locked[48];
 	struct msg_in	*mi;
-	uint32_t	 totp, failures;
+	uint32_t	 totp, failures, inpol;
 	int64_t		 until;
 	time_t		 now = time(NULL);
 	int		 first = 1;
@@ -562,7 +568,8 @@ cmd_user_list(int fd)
 		    m_get_str(mi, fullname, sizeof(fullname)) == -1 ||
 		    m_get_u32(mi, &totp) == -1 ||
 		    m_get_i64(mi, &until) == -1 ||
-		    m_get_u32(mi, &failures) == -1 || m_end(mi) == -1 ||
+		    m_get_u32(mi, &failures) == -1 ||
+		    m_get_u32(mi, &inpol) == -1 || m_end(mi) == -1 ||
 		    totp > 2)
 			ctl_bad();
 		if (json) {
@@ -574,9 +581,9 @@ cmd_user_list(int fd)
 			json_str(fullname);
 			printf(", \"totp\": %u, \"totp_state\": \"%s\", "
 			    "\"locked_until\": %lld, \"locked\": %s, "
-			    "\"failures\": %u}", totp, states[totp],
-			    (long long)until, until > now ? "true" : "false",
-			    failures);
+			    "\"failures\": %u, \"in_policy\": %s}", totp,
+			    states[totp], (long long)until, until > now ?
+			    "true" : "false", failures, inpol ? "true" : "false");
 		} else {
 			if (first)
 				printf("%-20s %-16s %-8s %-22s %8s  %s\n",
@@ -587,8 +594,11 @@ cmd_user_list(int fd)
 				    fmt_time(until, tbuf, sizeof(tbuf)));
 			else
 				strlcpy(locked, "-", sizeof(locked));
-			printf("%-20s %-16s %-8s %-22s %8u  %s\n", user, vendor,
-			    states[totp], locked, failures, fullname);
+			printf("%-20s %-16s %-8s %-22s %8u  %s%s\n", user,
+			    vendor, states[totp], locked, failures, fullname,
+			    inpol ? "" : fullname[0] != '\0' ? " (not in the "
+			    "policy: cannot log in)" : "(not in the policy: "
+			    "cannot log in)");
 		}
 		first = 0;
 	}
@@ -1242,15 +1252,22 @@ main(int argc, char *argv[])
 	if ((env = getenv("PORTIER_CONTROL")) != NULL && *env != '\0')
 		sockpath = env;
 	/* "+" stops at the command; its own options are parsed after it. */
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+hjs:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = 1;
 			break;
 		case 's':
+			if (*optarg == '\0')
+				die("-s: give the control socket's path");
 			sockpath = optarg;
 			break;
+		case 'h':
+			usage_to(stdout, 0);
 		default:
+			fprintf(stderr, "portierctl: unknown option \"%s\"\n",
+			    argv[optind - 1]);
 			usage();
 		}
 	}

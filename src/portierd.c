@@ -101,6 +101,32 @@ parent_resolve(void)
 	}
 }
 
+/* For -n: what parent_resolve() would stop on, said, not fatal. */
+static int
+parent_check_accounts(void)
+{
+	struct passwd	*pw;
+	int		 rv = 0;
+
+	if ((pw = getpwnam(conf->cf_user)) == NULL) {
+		log_warnx("unprivileged user \"%s\" does not exist; create it "
+		    "with: useradd --system --no-create-home --shell "
+		    "/usr/sbin/nologin %s", conf->cf_user, conf->cf_user);
+		rv = -1;
+	} else if (pw->pw_uid == 0) {
+		log_warnx("user \"%s\" is root: portierd needs an "
+		    "unprivileged user", conf->cf_user);
+		rv = -1;
+	}
+	if (getgrnam(conf->cf_admin_group) == NULL) {
+		log_warnx("admin group \"%s\" does not exist; create it with: "
+		    "groupadd --system %s", conf->cf_admin_group,
+		    conf->cf_admin_group);
+		rv = -1;
+	}
+	return rv;
+}
+
 /* Create DIR (and missing parents) owned by root with MODE if absent. */
 static void
 parent_mkdir(const char *dir, mode_t mode)
@@ -865,6 +891,11 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	if (check) {
+		if (parent_check_accounts() == -1) {
+			fprintf(stderr, "portierd: %s: configuration has "
+			    "errors\n", file);
+			exit(1);
+		}
 		fprintf(stderr, "portierd: %s: configuration OK\n", file);
 		exit(0);
 	}

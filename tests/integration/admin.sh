@@ -228,6 +228,29 @@ if command -v sqlite3 >/dev/null; then
 	    [ "$(sqlite3 "$DB" "SELECT kind, length(sealed) > 29 FROM target_credentials WHERE target = 'pacs-01' AND account = 'maint'")" = "key|1" ]
 fi
 
+# ---- what an administrator mistypes -----------------------------------------
+run help "$CTL" --help
+check "portierctl --help prints the usage on stdout and exits 0 (rc $rc)" \
+    sh -c "[ $rc = 0 ] && grep -q '^usage: portierctl' '$T/help.out'"
+run badname "$CTL" user add 'bad name' --vendor acme
+check "a user name the policy could not hold is refused as such (rc $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q 'bad user name \"bad name\": use 1 to' '$T/badname.out'"
+run for230 "$CTL" approve 1 --for 2h30
+check "approve --for 2h30 is refused, not read as 2h and 30 seconds (rc $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q '1h30m' '$T/for230.out'"
+run feb30 "$CTL" approve 1 --from "2030-02-30 10:00"
+check "approve --from 30 February is refused (rc $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q 'a real day' '$T/feb30.out'"
+run past "$CTL" approve 1 --from "2020-01-01 10:00"
+check "approve --from in the past is refused with what to do (rc $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q 'in the past: give a time to come' '$T/past.out'"
+run far "$CTL" approve 1 --from "2099-01-01 10:00"
+check "approve --from more than a year ahead is refused (rc $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q 'more than a year ahead' '$T/far.out'"
+run long "$CTL" approve 1 --for 400d
+check "approve --for 400d says the limit (rc $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q 'at most a year' '$T/long.out'"
+
 # ---- not an administrator --------------------------------------------------
 if command -v setpriv >/dev/null; then
 	n=$("$CTL" audit | grep -c 'totp.enroll' || true)

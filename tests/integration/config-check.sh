@@ -74,6 +74,8 @@ main_conf() {
 	cat <<EOF
 # portier.conf for config-check.sh
 ${1:-lockout 5m}
+$(case "${1:-}" in user*) ;; *) echo 'user "nobody"' ;; esac)
+admin group "adm"
 host key "ssh_host_ed25519_key"
 vault key "vault.key"
 store "portier.db"
@@ -169,6 +171,12 @@ EOF
 refuses "an access to an undefined target is refused at its line in the policy" \
     "$T/other/portier.conf" \
     "$T/other/policies/lab.conf:4: access to unknown target \"lab-01\"; define it with: target \"lab-01\" { ... }"
+
+main_conf 'user "pt-no-such-user"' >"$E/nouser.conf"
+refuses "an unprivileged user that does not exist is refused, with the command that makes it" \
+    "$E/nouser.conf" 'unprivileged user "pt-no-such-user" does not exist; create it with: useradd'
+main_conf 'user "root"' >"$E/rootuser.conf"
+refuses "root as the unprivileged user is refused" "$E/rootuser.conf" 'user "root" is root'
 
 demo="$top_srcdir/contrib/demo/portier.conf"
 if [ -f "$demo" ]; then

@@ -183,6 +183,7 @@ test_durations_times(void **state)
 		{ "90s", 90 }, { "5m", 300 }, { "2h", 7200 }, { "1h30m", 5400 },
 		{ "240m", 14400 }, { "1d", -2 }, { "45", 45 }, { "", -1 }, { "2x", -1 },
 		{ "h", -1 }, { "-5m", -1 }, { "5h", -2 }, { "99999999999h", -2 },
+		{ "2h30", -1 }, { "1h30m15", -1 },
 	};
 	char	 buf[16];
 	size_t	 i;
@@ -212,6 +213,10 @@ test_durations_times(void **state)
 	assert_int_equal(policy_parse_time("now", PARIS, 1795525200),
 	    1795525200);
 	assert_int_equal(policy_parse_time("tomorrow", PARIS, 1795525200), -1);
+	assert_int_equal(policy_parse_time("2027-02-30 10:00", PARIS,
+	    1795525200), -1);
+	assert_int_equal(policy_parse_time("2027-04-31 10:00", PARIS,
+	    1795525200), -1);
 	assert_int_equal(policy_parse_time("2026-12-01 20:00 x", PARIS,
 	    1795525200), -1);
 }
