@@ -33,6 +33,10 @@ decide_request(struct monctl *c, int64_t id, struct store_request *rq)
 		return -1;
 	}
 	if (strcmp(c->c_name, rq->rq_user) == 0) {
+		/* An attempt on one's own request is worth a row. */
+		mon_audit(c->c_actor, "request.self_decision", rq->rq_target,
+		    NULL, NULL, "refused: four eyes, the request is the "
+		    "administrator's own");
 		monctl_error(c, "request #%lld was filed by you (%s): another "
 		    "administrator must decide it", (long long)id, c->c_name);
 		return -1;

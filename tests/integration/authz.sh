@@ -151,6 +151,8 @@ check "portierctl requests --pending lists it with its reason" \
 out=$(setpriv --reuid=ptjdoe --regid=ptjdoe --init-groups "$PORTIERCTL" approve "$rq" 2>&1) && rc=0 || rc=$?
 check "four eyes: ptjdoe, an administrator too, cannot approve their own request (rc $rc)" \
     sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'filed by you'" _ "$out"
+check "and the attempt is audited" \
+    sh -c "'$PORTIERCTL' audit | grep ' request.self_decision ' | grep -q ptjdoe"
 out=$("$PORTIERCTL" approve "$rq" --for 8h --note "ticket 4711" 2>&1)
 check "another administrator approves; the duration is cut to the policy's 4h" \
     sh -c "echo \"\$1\" | grep -q 'approved' && echo \"\$1\" | grep -q 'maximum of 4h'" _ "$out"
