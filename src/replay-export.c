@@ -260,7 +260,7 @@ replay_export(int argc, char *argv[])
 	char			*man = NULL;
 	struct recverify	 rv;
 	EVP_PKEY		*pub;
-	uint8_t			*buf, *kbuf, md[32];
+	uint8_t			*buf = NULL, *kbuf = NULL, md[32];
 	size_t			 len, klen, i, mlen = 0;
 	int			 ch, rc, status;
 	FILE			*f;
@@ -299,7 +299,8 @@ replay_export(int argc, char *argv[])
 	if (replay_load(argv[optind], &buf, &len) == -1 ||
 	    replay_load(keypath, &kbuf, &klen) == -1) {
 		EVP_PKEY_free(pub);
-		return REPLAY_ERROR;
+		status = REPLAY_ERROR;
+		goto done;
 	}
 	recchain_verify(buf, len, pub, &rv);
 	EVP_PKEY_free(pub);
@@ -307,7 +308,8 @@ replay_export(int argc, char *argv[])
 		replay_warnx("%s does not verify (line %d, byte %llu: %s); not "
 		    "exported", argv[optind], rv.rv_bad_line,
 		    (unsigned long long)rv.rv_bad_offset, rv.rv_why);
-		return REPLAY_BAD;
+		status = REPLAY_BAD;
+		goto done;
 	}
 	status = rv.rv_status == RECV_SEALED ? REPLAY_OK : REPLAY_UNSEALED;
 	/* What verify refuses is not exported as evidence. */
@@ -317,7 +319,8 @@ replay_export(int argc, char *argv[])
 	    status != REPLAY_UNSEALED)) {
 		if (status != REPLAY_ERROR)
 			replay_warnx("%s: not exported", argv[optind]);
-		return status == REPLAY_ERROR ? REPLAY_ERROR : REPLAY_BAD;
+		status = status == REPLAY_ERROR ? REPLAY_ERROR : REPLAY_BAD;
+		goto done;
 	}
 	if (rv.rv_status == RECV_UNSEALED)
 		replay_warnx("%s is not sealed: exported as it is",
@@ -329,7 +332,8 @@ replay_export(int argc, char *argv[])
 	    strrchr(argv[optind], '/') + 1 : argv[optind];
 	if (strlen(base) >= 90) {
 		replay_warnx("%s: file name too long", base);
-		return REPLAY_ERROR;
+		status = REPLAY_ERROR;
+		goto done;
 	}
 	export_add(base, buf, len);
 	/* Only the PEM block: whatever else the file holds stays out. */
@@ -337,8 +341,10 @@ replay_export(int argc, char *argv[])
 	export_add("recording.pub", pem != NULL ? pem : (char *)kbuf,
 	    pem != NULL ? strlen(pem) : klen);
 	rc = -1;
-	if (store != NULL && (rc = export_store(store, rv.rv_sid)) == -1)
-		return REPLAY_ERROR;
+	if (store != NULL && (rc = export_store(store, rv.rv_sid)) == -1) {
+		status = REPLAY_ERROR;
+		goto done;
+	}
 	xasprintf(&text, readme, base, rv.rv_sid, rv.rv_fp, base, rv.rv_sid,
 	    base, rv.rv_sid, store != NULL ? "  audit.txt holds the session's "
 	    "audit rows and the requests that\n   opened its window, as the "
@@ -357,12 +363,15 @@ replay_export(int argc, char *argv[])
 	export_add("MANIFEST.sha256", man, mlen);
 	free(man);
 	snprintf(dir, sizeof(dir), "portier-%s", rv.rv_sid);
-	if (export_tar(out, dir) == -1)
-		return REPLAY_ERROR;
+	if (export_tar(out, dir) == -1) {
+		status = REPLAY_ERROR;
+		goto done;
+	}
 	printf("%s: %s with %zu files (%s%s), %s\n", out, dir, nmembers,
 	    rv.rv_status == RECV_SEALED ? "recording sealed" :
 	    "recording NOT sealed", store != NULL ? ", audit rows" : "",
 	    "check it with: portier-replay verify BUNDLE.tar");
+ done:
 	for (i = 0; i < nmembers; i++)
 		free(members[i].data);
 	free(buf);

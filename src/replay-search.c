@@ -329,7 +329,8 @@ replay_search(int argc, char *argv[])
 		regfree(&re);
 		return REPLAY_ERROR;
 	}
-	qsort(files, nfiles, sizeof(*files), str_cmp);
+	if (nfiles > 0)
+		qsort(files, nfiles, sizeof(*files), str_cmp);
 	for (i = 0; i < nfiles; i++) {
 		if (replay_load(files[i], &buf, &len) == -1) {
 			unread++;
