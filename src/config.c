@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,7 +213,18 @@ config_fwd_name(uint32_t kind)
 	}
 }
 
-/* A check's complaint: logged, and the first one kept for a reload's answer. */
+int
+config_name_ok(const char *name)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-";
+	size_t	 n = strlen(name);
+
+	return n > 0 && n < PT_NAME_MAX && strspn(name, chars) == n &&
+	    isalnum((unsigned char)name[0]);
+}
+
+/* A check's complaint: logged, and the first for a reload's answer. */
 static void __attribute__((format(printf, 1, 2)))
 check_warn(const char *fmt, ...)
 {

@@ -168,9 +168,7 @@ monctl_user_add(struct monctl *c, struct msg_in *mi)
 	    m_end(mi) == -1)
 		return -1;
 	/* As the policy grammar has them: the advice below must be doable. */
-	if (!monctl_name_ok(user) || !monctl_name_ok(vendor) ||
-	    strspn(user, POLICY_NAME_CHARS) != strlen(user) ||
-	    !isalnum((unsigned char)user[0]))
+	if (!config_name_ok(user) || !monctl_name_ok(vendor))
 		return monctl_error(c, "bad user name \"%s\": use 1 to %d "
 		    "letters, digits, '.', '_' or '-', beginning with a letter "
 		    "or digit, as in the policy", monctl_printable(user) ?

@@ -494,6 +494,19 @@ decide_same_listens(const struct pt_config *a, const struct pt_config *b)
 	return la == NULL && lb == NULL;
 }
 
+static int
+decide_same_hostkeys(const struct pt_config *a, const struct pt_config *b)
+{
+	int	 i;
+
+	if (a->cf_nhostkeys != b->cf_nhostkeys)
+		return 0;
+	for (i = 0; i < a->cf_nhostkeys; i++)
+		if (!decide_same(a->cf_hostkeys[i], b->cf_hostkeys[i]))
+			return 0;
+	return 1;
+}
+
 /*
  * The settings of portier.conf that processes other than the monitor
  * were started with (sockets, paths, keys, the notifier's webhook): a
@@ -523,10 +536,7 @@ decide_restart_only(const struct pt_config *o, const struct pt_config *nc,
 		{ "recording min-free", o->cf_recording_min_free ==
 		    nc->cf_recording_min_free && o->cf_recording_min_free_pct ==
 		    nc->cf_recording_min_free_pct },
-		{ "host key", o->cf_nhostkeys == nc->cf_nhostkeys &&
-		    (o->cf_nhostkeys == 0 || decide_same(o->cf_hostkeys[0],
-		    nc->cf_hostkeys[0])) && (o->cf_nhostkeys < 2 ||
-		    decide_same(o->cf_hostkeys[1], nc->cf_hostkeys[1])) },
+		{ "host key", decide_same_hostkeys(o, nc) },
 		{ "log facility", o->cf_facility == nc->cf_facility },
 		{ "max sessions", o->cf_max_sessions == nc->cf_max_sessions },
 		{ "webhook", decide_same(o->cf_webhook, nc->cf_webhook) &&

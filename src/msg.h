@@ -228,6 +228,7 @@ int		 msgchan_queue(struct msgchan *, struct msg *);
 void		 msgchan_push(struct msgchan *);
 /* Write what is queued, blocking; for a process about to exit. */
 void		 msgchan_flush(struct msgchan *);
+/* Dispatch what the peer already sent, without waiting for more. */
 void		 msgchan_drain(struct msgchan *);
 void		 msgchan_free(struct msgchan *);
 

@@ -1104,16 +1104,11 @@ once(unsigned int opt, const char *what)
 	return 1;
 }
 
-static const char name_chars[] = POLICY_NAME_CHARS;
-
 /* Names of vendors, users and targets: safe in logs, paths and logins. */
 static int
 name_check(const char *what, const char *name)
 {
-	size_t	 n = strlen(name);
-
-	if (n > 0 && n < PT_NAME_MAX && strspn(name, name_chars) == n &&
-	    isalnum((unsigned char)name[0]))
+	if (config_name_ok(name))
 		return 0;
 	conf_error("bad %s name \"%s\": use 1 to %d letters, digits, '.', "
 	    "'_' or '-', beginning with a letter or digit%s", what, name,

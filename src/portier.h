@@ -24,9 +24,6 @@
 #define PT_MAX_HOSTKEYS		4
 #define PT_NAME_MAX		64	/* vendor, user, target names */
 #define PT_SID_LEN		16	/* session ids: 16 hex digits */
-/* What names of vendors, users and targets are made of (parse.y). */
-#define POLICY_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-				"abcdefghijklmnopqrstuvwxyz0123456789._-"
 
 /* Defaults an operator may override in portier.conf. */
 #define PT_DEF_USER		"portier"
@@ -192,6 +189,8 @@ void			 config_free(struct pt_config *);
 struct pt_target	*config_target(struct pt_config *, const char *);
 struct pt_vendor	*config_vendor(struct pt_config *, const char *);
 struct pt_vendor	*config_vendor_of_user(struct pt_config *, const char *);
+/* A name of a vendor, user or target as the policy grammar takes it. */
+int			 config_name_ok(const char *);
 struct pt_access	*config_access(struct pt_vendor *, const char *);
 const char		*config_proto_name(enum pt_proto);
 /* One PT_FWD_* kind, as the vendor asks for it: "ssh -L", "agent"... */

@@ -594,11 +594,10 @@ cmd_user_list(int fd)
 				    fmt_time(until, tbuf, sizeof(tbuf)));
 			else
 				strlcpy(locked, "-", sizeof(locked));
-			printf("%-20s %-16s %-8s %-22s %8u  %s%s\n", user,
+			printf("%-20s %-16s %-8s %-22s %8u  %s%s%s\n", user,
 			    vendor, states[totp], locked, failures, fullname,
-			    inpol ? "" : fullname[0] != '\0' ? " (not in the "
-			    "policy: cannot log in)" : "(not in the policy: "
-			    "cannot log in)");
+			    !inpol && fullname[0] != '\0' ? " " : "", inpol ?
+			    "" : "(not in the policy: cannot log in)");
 		}
 		first = 0;
 	}

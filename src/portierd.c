@@ -70,6 +70,8 @@ usage(void)
 
 /* ---- start-up, as root -------------------------------------------------- */
 
+static int	parent_check_accounts(void);
+
 static void
 parent_resolve(void)
 {
@@ -77,20 +79,12 @@ parent_resolve(void)
 	struct group	*gr;
 	char		**m;
 
-	if ((pw = getpwnam(conf->cf_user)) == NULL)
-		fatalx("unprivileged user \"%s\" does not exist; create it "
-		    "with: useradd --system --no-create-home --shell "
-		    "/usr/sbin/nologin %s", conf->cf_user, conf->cf_user);
-	if (pw->pw_uid == 0)
-		fatalx("user \"%s\" is root: portierd needs an unprivileged "
-		    "user", conf->cf_user);
+	if (parent_check_accounts() == -1 ||
+	    (pw = getpwnam(conf->cf_user)) == NULL ||
+	    (gr = getgrnam(conf->cf_admin_group)) == NULL)
+		fatalx("cannot start without them");
 	pt_rt.rt_uid = pw->pw_uid;
 	pt_rt.rt_gid = pw->pw_gid;
-
-	if ((gr = getgrnam(conf->cf_admin_group)) == NULL)
-		fatalx("admin group \"%s\" does not exist; create it with: "
-		    "groupadd --system %s", conf->cf_admin_group,
-		    conf->cf_admin_group);
 	pt_rt.rt_admin_gid = gr->gr_gid;
 	for (m = gr->gr_mem; *m != NULL; m++) {
 		if ((pw = getpwnam(*m)) == NULL)
@@ -101,7 +95,7 @@ parent_resolve(void)
 	}
 }
 
-/* For -n: what parent_resolve() would stop on, said, not fatal. */
+/* The accounts portierd runs as and answers to: each lack said, -1. */
 static int
 parent_check_accounts(void)
 {

@@ -4,8 +4,9 @@
  *
  * Finds what was typed ("i" events), shown ("o" events) or noted by the
  * bastion ("m" events: the command an exec ran, forwarded connections,
- * the end) across all recordings under a directory.  Each stream is rebuilt as the text a
- * person would read: keystrokes joined and backspaces applied, output
+ * the end) across all recordings under a directory.  Each stream is
+ * rebuilt as the text a person would read: keystrokes joined and
+ * backspaces applied, output
  * without its terminal escape sequences; PATTERN, an extended regular
  * expression, is matched line by line.  Each hit names the session, the
  * file, and the time offset to give "play --from".  Dates are UTC, as
@@ -153,8 +154,7 @@ replay_search_collect(const struct recevent *ev, size_t off, void *arg)
 	else if (ev->ev_code == 'm') {
 		stext_feed(&sf->sf_ev, ev->ev_data, ev->ev_len, ev->ev_us, 0);
 		stext_feed(&sf->sf_ev, "\n", 1, ev->ev_us, 0);
-	}
-	else if (ev->ev_code == 'x' &&
+	} else if (ev->ev_code == 'x' &&
 	    strncmp(ev->ev_data, "authorized ", 11) == 0) {
 		recchain_word(ev->ev_data, "user", sf->sf_user,
 		    sizeof(sf->sf_user));

@@ -111,21 +111,22 @@ replay_verify_report(const char *name, const uint8_t *buf, size_t len,
 	recchain_verify(buf, len, pub, &rv);
 	if (sid != NULL)
 		strlcpy(sid, rv.rv_sid, sidlen);
+	if (rv.rv_status != RECV_BAD &&
+	    replay_name_check(name, rv.rv_sid) == -1)
+		return REPLAY_BAD;
 	switch (rv.rv_status) {
 	case RECV_SEALED:
 		replay_sha256_hex(buf, len, hex);
-		printf("%s: verified: %" PRIu64 " bytes, %" PRIu64 " checkpoint%s, "
-		    "signed by key %s (session %s; sha256 of the file %s)\n",
-		    name, rv.rv_size, rv.rv_checkpoints,
+		printf("%s: verified: %" PRIu64 " bytes, %" PRIu64
+		    " checkpoint%s, signed by key %s (session %s; sha256 of "
+		    "the file %s)\n", name, rv.rv_size, rv.rv_checkpoints,
 		    rv.rv_checkpoints == 1 ? "" : "s", rv.rv_fp, rv.rv_sid, hex);
-		return replay_name_check(name, rv.rv_sid) == -1 ? REPLAY_BAD :
-		    REPLAY_OK;
+		return REPLAY_OK;
 	case RECV_UNSEALED:
-		if (replay_name_check(name, rv.rv_sid) == -1)
-			return REPLAY_BAD;
 		if (rv.rv_checkpoints == 0) {
-			printf("%s: NOT VERIFIED: not sealed, and no checkpoint: "
-			    "nothing in its %" PRIu64 " bytes is signed, so the "
+			printf("%s: NOT VERIFIED: not sealed, and no "
+			    "checkpoint: nothing in its %" PRIu64 " bytes is "
+			    "signed, so the "
 			    "file proves nothing by itself.  Either the "
 			    "recording was cut within seconds of its start (a "
 			    "crash) or it was written by hand: check it against "
